@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TLB pending filter: registration and reset of the per-mm deferred-flush
+ * Bloom filter.  The marking and testing sides are inline, see
+ * include/linux/tlb_pending_filter.h.
+ *
+ * The invariant
+ * =============
+ *
+ * No false negative: whenever some CPU may still hold a TLB entry for
+ * address A that grants more than A's current PTE because a flush was
+ * deferred, tlb_pending_filter_test(mm, A), called under A's PTL, returns
+ * true.  False positives only cost a flush_tlb_page().
+ *
+ * The protocol
+ * ============
+ *
+ * struct tlb_pending_filter holds the bucket word and @users, the number of
+ * registered deferrers, in one naturally aligned pair of words so that both
+ * sit in one cache line.  A deferrer D that will defer the flush of A:
+ *
+ *	tlb_pending_filter_register(mm)		users++, waits out a reset
+ *	spin_lock(ptl(A))
+ *	set_pte_at(A, ...)			drops a permission
+ *	tlb_pending_filter_mark(mm, bit(A))	buckets |= bit(A)
+ *	spin_unlock(ptl(A))
+ *	...
+ *	flush_tlb_range(A)			completes the deferred flush
+ *	tlb_pending_filter_unregister(mm)	users--; the last one out resets
+ *
+ * and a faulting CPU F:
+ *
+ *	spin_lock(ptl(A))
+ *	if (tlb_pending_filter_test(mm, A))	reads buckets
+ *		flush_tlb_page(A)
+ *	spin_unlock(ptl(A))
+ *
+ * Why F cannot miss D's pending flush:
+ *
+ *  1. Mark vs. test.  D's PTE write and bucket OR come before D's unlock of
+ *     ptl(A); F's test comes after its lock of ptl(A).  If F sees D's PTE
+ *     (which is the only case in which it can act on it), the PTL
+ *     release/acquire pair makes D's OR visible to F.  When D skips the OR
+ *     because the bits are already set, the release is cumulative over the
+ *     store D observed, so F sees that store instead.  As for
+ *     mm_tlb_flush_pending(), this only holds for the PTL that covers the
+ *     PTE in question, which is the only one that matters.
+ *
+ *  2. Nothing resets D's bucket before D's flush has completed (trap 1 in
+ *     the design notes).  The buckets are only reset by the deferrer whose
+ *     unregistration takes @users from 1 to 0.  D is counted in @users from
+ *     its registration until its unregistration, and D unregisters only
+ *     after its flush_tlb_*() has returned.  As for dec_tlb_flush_pending(),
+ *     a memory barrier does not order against TLB invalidation completion:
+ *     it is the synchronous flush (IPIs acknowledged, or broadcast
+ *     invalidation followed by its completion barrier) that orders the
+ *     invalidation before the unregistering RMW.
+ *
+ *  3. No registration slips between "I am the last" and the reset (trap 2).
+ *     The decision and the claim are one atomic_try_cmpxchg() of @users from
+ *     1 to TLB_PENDING_FILTER_CLEARING.  A registrant's increment either
+ *     lands first (the cmpxchg fails, the last-but-one merely decrements) or
+ *     finds CLEARING set and waits until the reset is over.  The resetter
+ *     runs with preemption disabled for the two stores in between, so the
+ *     wait is a handful of instructions.
+ *
+ *  4. Marks land after the reset that preceded their registration.  The
+ *     resetter clears the buckets and then release-stores @users = 0; a
+ *     registrant's fully ordered cmpxchg reads that value, or a later one in
+ *     the chain of fully ordered RMWs that followed it.  Its OR is therefore
+ *     ordered after the clear and cannot be wiped by it.
+ *
+ * Overlapping deferrers keep each other's buckets set until the last one
+ * leaves: extra false positives, never worse than mm_tlb_flush_pending(),
+ * which is raised for the same interval by every mmu_gather.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#include <linux/atomic.h>
+#include <linux/mm_types.h>
+#include <linux/mmdebug.h>
+#include <linux/preempt.h>
+#include <linux/processor.h>
+#include <linux/tlb_pending_filter.h>
+
+/**
+ * tlb_pending_filter_register - count a deferrer before its first mark
+ * @mm: the mm whose TLB flush will be deferred
+ *
+ * Waits while the last deferrer of the previous round resets the buckets
+ * (see the protocol above, point 3).  May be called with a page-table lock
+ * held: the wait is bounded by a resetter running with preemption disabled.
+ * Fully ordered: the caller's later marks are ordered after the reset.
+ */
+void tlb_pending_filter_register(struct mm_struct *mm)
+{
+	atomic_t *users = &mm->tlb_pending_filter.users;
+	int old = atomic_read(users);
+
+	do {
+		while (unlikely(old & TLB_PENDING_FILTER_CLEARING)) {
+			cpu_relax();
+			old = atomic_read(users);
+		}
+	} while (!atomic_try_cmpxchg(users, &old, old + 1));
+}
+
+/*
+ * Reset the buckets.  Only called by the deferrer that took @users from 1 to
+ * TLB_PENDING_FILTER_CLEARING: nobody is registered, and nobody can register
+ * before @users is released.  KUnit redirects it to run a registrant in that
+ * window (tpf_no_registration_between_last_and_reset).
+ */
+VISIBLE_IF_KUNIT void tlb_pending_filter_reset(struct tlb_pending_filter *filter)
+{
+	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_reset, filter);
+	atomic_long_set(&filter->buckets, 0);
+}
+
+/**
+ * tlb_pending_filter_unregister - drop a deferrer after its flush
+ * @mm: the mm whose deferred TLB flush has completed
+ *
+ * Must be called only after the TLB flush that covers every bucket the
+ * caller published has completed.  The last deferrer out resets the buckets;
+ * see the protocol above, points 2 and 3.
+ */
+void tlb_pending_filter_unregister(struct mm_struct *mm)
+{
+	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+	int old, new;
+
+	preempt_disable();
+	old = atomic_read(&filter->users);
+	do {
+		/* The caller is registered: no reset can be under way. */
+		VM_WARN_ON_ONCE(old <= 0 || (old & TLB_PENDING_FILTER_CLEARING));
+		new = old == 1 ? TLB_PENDING_FILTER_CLEARING : old - 1;
+	} while (!atomic_try_cmpxchg(&filter->users, &old, new));
+
+	if (new == TLB_PENDING_FILTER_CLEARING) {
+		tlb_pending_filter_reset(filter);
+		/* Pairs with the registrant's cmpxchg, point 4 above. */
+		atomic_set_release(&filter->users, 0);
+	}
+	preempt_enable();
+}

@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the TLB pending filter (mm/tlb_pending_filter.c).
+ *
+ * The single-threaded cases check one behaviour each: hashing, marking,
+ * registration and reset.  The concurrent cases run deferrers and checkers
+ * on every online CPU against a model of page tables with their own locks,
+ * and fail on any false negative: an address whose deferred flush has not
+ * completed while the filter, tested under that address's lock, says it
+ * need not flush.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/tlb_pending_filter.h>
+
+/* A user-looking address whose page is bucket 0. */
+#define TPF_BASE	(0x7f0000000000UL & ~(SZ_2M - 1))
+#define TPF_PAGE(n)	(TPF_BASE + (unsigned long)(n) * PAGE_SIZE)
+
+KUNIT_DEFINE_ACTION_WRAPPER(tpf_mmput, mmput, struct mm_struct *);
+
+static struct mm_struct *tpf_alloc_mm(struct kunit *test)
+{
+	struct mm_struct *mm = mm_alloc();
+
+	KUNIT_ASSERT_NOT_NULL(test, mm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tpf_mmput, mm), 0);
+	return mm;
+}
+
+static unsigned long tpf_buckets(struct mm_struct *mm)
+{
+	return atomic_long_read(&mm->tlb_pending_filter.buckets);
+}
+
+static int tpf_users(struct mm_struct *mm)
+{
+	return atomic_read(&mm->tlb_pending_filter.users);
+}
+
+/* --- Hashing ------------------------------------------------------------ */
+
+static void tpf_bucket_is_page_number_modulo_buckets(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < 3 * TLB_PENDING_FILTER_BUCKETS; i++)
+		KUNIT_EXPECT_EQ(test, tlb_pending_filter_bucket(TPF_PAGE(i)),
+				i % TLB_PENDING_FILTER_BUCKETS);
+}
+
+static void tpf_bucket_ignores_offset_in_page(struct kunit *test)
+{
+	unsigned long addr = TPF_PAGE(5);
+
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_bucket(addr + 1), 5U);
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_bucket(addr + PAGE_SIZE / 2), 5U);
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_bucket(addr + PAGE_SIZE - 1), 5U);
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_bit(addr + 123), BIT(5));
+}
+
+static void tpf_bucket_aliases_one_filter_span_apart(struct kunit *test)
+{
+	unsigned long span = TLB_PENDING_FILTER_BUCKETS * PAGE_SIZE;
+	unsigned int i;
+
+	/* Bits 12-17 with 4 KiB pages and 64-bit words. */
+	if (PAGE_SHIFT == 12 && BITS_PER_LONG == 64)
+		KUNIT_EXPECT_EQ(test, span, (unsigned long)SZ_256K);
+
+	for (i = 0; i < TLB_PENDING_FILTER_BUCKETS; i++) {
+		unsigned long addr = TPF_PAGE(i);
+
+		KUNIT_EXPECT_EQ(test, tlb_pending_filter_bucket(addr),
+				tlb_pending_filter_bucket(addr + span));
+		KUNIT_EXPECT_EQ(test, tlb_pending_filter_bucket(addr),
+				tlb_pending_filter_bucket(addr + 7 * span));
+	}
+}
+
+static void tpf_bucket_neighbours_do_not_alias(struct kunit *test)
+{
+	unsigned long seen = 0;
+	unsigned int i;
+
+	/* Any TLB_PENDING_FILTER_BUCKETS consecutive pages: all distinct. */
+	for (i = 0; i < TLB_PENDING_FILTER_BUCKETS; i++) {
+		unsigned long bit = tlb_pending_filter_bit(TPF_PAGE(i + 17));
+
+		KUNIT_EXPECT_FALSE(test, seen & bit);
+		seen |= bit;
+	}
+	KUNIT_EXPECT_EQ(test, seen, TLB_PENDING_FILTER_ALL);
+}
+
+static void tpf_range_bits_single_page(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_range_bits(TPF_PAGE(3),
+							    TPF_PAGE(4)),
+			BIT(3));
+	/* A range of one byte still covers its whole page. */
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_range_bits(TPF_PAGE(9) + 10,
+							    TPF_PAGE(9) + 11),
+			BIT(9));
+}
+
+static void tpf_range_bits_covers_partial_pages(struct kunit *test)
+{
+	/* Last byte of page 2 to first byte of page 4: pages 2, 3 and 4. */
+	KUNIT_EXPECT_EQ(test,
+			tlb_pending_filter_range_bits(TPF_PAGE(3) - 1,
+						      TPF_PAGE(4) + 1),
+			BIT(2) | BIT(3) | BIT(4));
+}
+
+static void tpf_range_bits_wraps_around(struct kunit *test)
+{
+	unsigned int last = TLB_PENDING_FILTER_BUCKETS - 1;
+
+	KUNIT_EXPECT_EQ(test,
+			tlb_pending_filter_range_bits(TPF_PAGE(last - 1),
+						      TPF_PAGE(last + 3)),
+			BIT(last - 1) | BIT(last) | BIT(0) | BIT(1));
+}
+
+static void tpf_range_bits_saturates(struct kunit *test)
+{
+	unsigned long n = TLB_PENDING_FILTER_BUCKETS;
+
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_range_bits(TPF_PAGE(5),
+							    TPF_PAGE(5 + n)),
+			TLB_PENDING_FILTER_ALL);
+	KUNIT_EXPECT_NE(test, tlb_pending_filter_range_bits(TPF_PAGE(5),
+							    TPF_PAGE(4 + n)),
+			TLB_PENDING_FILTER_ALL);
+	/* What change_huge_pmd() marks. */
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_range_bits(TPF_BASE,
+							    TPF_BASE + SZ_2M),
+			TLB_PENDING_FILTER_ALL);
+}
+
+static void tpf_range_bits_matches_accumulate(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < 2000; i++) {
+		unsigned long start = TPF_BASE + get_random_u32_below(SZ_1M);
+		unsigned long end = start + 1 + get_random_u32_below(SZ_512K);
+		unsigned long addr, acc = 0;
+
+		for (addr = start & PAGE_MASK; addr < end; addr += PAGE_SIZE)
+			tlb_pending_filter_accumulate(&acc, addr);
+		KUNIT_ASSERT_EQ_MSG(test,
+				    tlb_pending_filter_range_bits(start, end),
+				    acc, "range [%#lx, %#lx)", start, end);
+	}
+}
+
+/* --- Marking, registration and reset ------------------------------------ */
+
+static void tpf_new_mm_is_empty(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+	for (i = 0; i < TLB_PENDING_FILTER_BUCKETS; i++)
+		KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(i)));
+}
+
+static void tpf_state_fits_one_cache_line(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	unsigned long first = (unsigned long)&mm->tlb_pending_filter;
+	unsigned long last = first + sizeof(mm->tlb_pending_filter) - 1;
+
+	KUNIT_EXPECT_EQ(test, first / L1_CACHE_BYTES, last / L1_CACHE_BYTES);
+}
+
+static void tpf_test_true_after_mark(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	unsigned long acc = 0, alias;
+	bool registered = false;
+
+	tlb_pending_filter_accumulate(&acc, TPF_PAGE(7));
+	tlb_pending_filter_mark(mm, &registered, acc);
+
+	KUNIT_EXPECT_TRUE(test, registered);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(7)));
+	/* The same bucket 256 KiB away: a false positive, by design. */
+	alias = TPF_PAGE(7 + TLB_PENDING_FILTER_BUCKETS);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, alias));
+	/* Neighbours were not marked. */
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(6)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(8)));
+
+	tlb_pending_filter_finish(mm, &registered);
+}
+
+static void tpf_mark_registers_lazily_once(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	bool registered = false;
+
+	/* Nothing deferred (a zap, an empty range): the filter is untouched. */
+	tlb_pending_filter_mark(mm, &registered, 0);
+	KUNIT_EXPECT_FALSE(test, registered);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+
+	tlb_pending_filter_mark(mm, &registered, BIT(1));
+	KUNIT_EXPECT_TRUE(test, registered);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+
+	/* Later page tables of the same operation do not register again. */
+	tlb_pending_filter_mark(mm, &registered, BIT(2));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(1) | BIT(2));
+
+	tlb_pending_filter_finish(mm, &registered);
+	KUNIT_EXPECT_FALSE(test, registered);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+}
+
+static void tpf_finish_without_mark_is_noop(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	bool a = false, b = false;
+
+	tlb_pending_filter_mark(mm, &a, BIT(4));
+	/* b never marked: finishing it must not drop a's registration. */
+	tlb_pending_filter_finish(mm, &b);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(4)));
+	tlb_pending_filter_finish(mm, &a);
+}
+
+static void tpf_publish_one_atomic_skipped_when_set(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	unsigned long table = 0;
+	unsigned int i;
+
+	/* A page table with PTEs in buckets 0..9, accumulated locally. */
+	for (i = 0; i < 10; i++)
+		tlb_pending_filter_accumulate(&table, TPF_PAGE(i));
+
+	tlb_pending_filter_register(mm);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_publish(mm, table));
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table);
+	/* Same buckets, or a subset of them: no atomic. */
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_publish(mm, table));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_publish(mm, BIT(3)));
+	/* One new bucket among set ones: one atomic, old bits kept. */
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_publish(mm, BIT(3) | BIT(20)));
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table | BIT(20));
+	tlb_pending_filter_unregister(mm);
+}
+
+static void tpf_buckets_survive_other_deferrer(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	bool a = false, b = false;
+
+	tlb_pending_filter_mark(mm, &a, BIT(10));
+	tlb_pending_filter_mark(mm, &b, BIT(11));
+
+	/* a flushed and left; b's flush is still deferred. */
+	tlb_pending_filter_finish(mm, &a);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(11)));
+	/* a's bucket lingers until the last one leaves: only a false positive. */
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(10)));
+
+	tlb_pending_filter_finish(mm, &b);
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(11)));
+}
+
+static void tpf_registered_deferrer_without_marks_keeps_buckets(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	bool a = false;
+
+	/*
+	 * A second deferrer registered before marking (it holds a PTL and is
+	 * about to publish) must keep the buckets from being reset.
+	 */
+	tlb_pending_filter_register(mm);
+	tlb_pending_filter_mark(mm, &a, BIT(12));
+	tlb_pending_filter_finish(mm, &a);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(12));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	tlb_pending_filter_unregister(mm);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
+}
+
+static void tpf_reset_when_last_leaves(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	bool reg[5] = { };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(reg); i++)
+		tlb_pending_filter_mark(mm, &reg[i], BIT(i) | BIT(40));
+	for (i = 0; i < ARRAY_SIZE(reg) - 1; i++) {
+		tlb_pending_filter_finish(mm, &reg[i]);
+		KUNIT_EXPECT_EQ(test, tpf_buckets(mm), GENMASK(4, 0) | BIT(40));
+	}
+	tlb_pending_filter_finish(mm, &reg[i]);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+
+	/* The next round starts from an empty filter. */
+	tlb_pending_filter_mark(mm, &reg[0], BIT(30));
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(30));
+	tlb_pending_filter_finish(mm, &reg[0]);
+}
+
+/* --- Concurrency -------------------------------------------------------- */
+
+static bool tpf_need_smp(struct kunit *test)
+{
+	unsigned int cpus = num_online_cpus();
+
+	if (cpus >= 2)
+		return true;
+	KUNIT_FAIL(test,
+		   "%u CPU online: concurrency needs >= 2 (CONFIG_SMP=y, CONFIG_NR_CPUS >= 2, qemu -smp >= 2)",
+		   cpus);
+	return false;
+}
+
+struct tpf_register_waiter {
+	struct mm_struct *mm;
+	struct completion started;
+	atomic_t done;
+};
+
+static int tpf_register_waiter_fn(void *data)
+{
+	struct tpf_register_waiter *w = data;
+
+	complete(&w->started);
+	tlb_pending_filter_register(w->mm);
+	atomic_set_release(&w->done, 1);
+	return 0;
+}
+
+static void tpf_register_waits_for_reset(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tpf_register_waiter w = { .mm = mm };
+	struct task_struct *task;
+	unsigned int i;
+
+	if (!tpf_need_smp(test))
+		return;
+
+	/* Freeze the filter in the middle of a reset... */
+	atomic_set(&mm->tlb_pending_filter.users, TLB_PENDING_FILTER_CLEARING);
+	init_completion(&w.started);
+	task = kthread_run(tpf_register_waiter_fn, &w, "tpf-register");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	wait_for_completion(&w.started);
+
+	/* ...and a registrant must not get in until it is over. */
+	for (i = 0; i < 10; i++) {
+		msleep(20);
+		KUNIT_EXPECT_EQ(test, atomic_read(&w.done), 0);
+	}
+	atomic_set_release(&mm->tlb_pending_filter.users, 0);
+	while (!atomic_read_acquire(&w.done))
+		usleep_range(100, 200);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	tlb_pending_filter_unregister(mm);
+}
+
+/*
+ * Trap 2: the last deferrer out decides to reset, and a new deferrer
+ * registers and marks before the reset lands.  Its mark would be wiped while
+ * its flush is pending.  Run a registrant inside the reset itself (the
+ * window after the decision) and check that it could not get in there, and
+ * that its mark is set once it did get in.
+ */
+struct tpf_late_registrant {
+	struct mm_struct *mm;
+	struct task_struct *task;
+	bool registered;
+	atomic_t state;			/* 1 started, 2 registered and marked */
+	bool got_in_during_reset;
+};
+
+static struct tpf_late_registrant *tpf_late;
+
+static int tpf_late_registrant_fn(void *data)
+{
+	struct tpf_late_registrant *r = data;
+
+	atomic_set(&r->state, 1);
+	tlb_pending_filter_mark(r->mm, &r->registered, BIT(13));
+	atomic_set_release(&r->state, 2);
+	return 0;
+}
+
+static void tpf_reset_with_registrant(struct tlb_pending_filter *filter)
+{
+	struct tpf_late_registrant *r = tpf_late;
+	unsigned int ms;
+
+	/* Preemption is off here: poll for up to 200 ms. */
+	wake_up_process(r->task);
+	for (ms = 0; ms < 200 && atomic_read_acquire(&r->state) != 2; ms++)
+		mdelay(1);
+	r->got_in_during_reset = atomic_read(&r->state) == 2;
+	atomic_long_set(&filter->buckets, 0);
+}
+
+static void tpf_no_registration_between_last_and_reset(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tpf_late_registrant r = { .mm = mm };
+	bool last = false;
+	unsigned int ms;
+
+	if (!tpf_need_smp(test))
+		return;
+
+	/* The registrant must run on another CPU while we spin in the reset. */
+	migrate_disable();
+	r.task = kthread_create(tpf_late_registrant_fn, &r, "tpf-late");
+	if (IS_ERR(r.task)) {
+		migrate_enable();
+		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(r.task));
+		return;
+	}
+	kthread_bind(r.task, cpumask_any_but(cpu_online_mask,
+					     smp_processor_id()));
+	tpf_late = &r;
+
+	tlb_pending_filter_mark(mm, &last, BIT(12));
+	kunit_activate_static_stub(test, tlb_pending_filter_reset,
+				   tpf_reset_with_registrant);
+	tlb_pending_filter_finish(mm, &last);
+	kunit_deactivate_static_stub(test, tlb_pending_filter_reset);
+	migrate_enable();
+
+	for (ms = 0; ms < 5000 && atomic_read_acquire(&r.state) != 2; ms++)
+		usleep_range(1000, 2000);
+	KUNIT_ASSERT_EQ_MSG(test, atomic_read(&r.state), 2,
+			    "the late registrant never got in");
+	KUNIT_EXPECT_FALSE_MSG(test, r.got_in_during_reset,
+			       "a deferrer registered between the last one out and the reset");
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(13)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(12)));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	tlb_pending_filter_finish(mm, &r.registered);
+}
+
+/*
+ * The stress model: p->tables page tables of TPF_TABLE_PAGES PTEs, each
+ * with its own lock standing in for the PTL.  pending[] counts, per page,
+ * the operations that changed that PTE and have not completed their flush.
+ *
+ * One worker per CPU.  Each keeps up to TPF_MAX_OPEN deferring operations
+ * open at once, so that deferrers overlap in every order even on one CPU,
+ * and at random starts one (registers lazily, changes PTEs and marks under
+ * the PTL), completes one (flush done, then unregister) or checks a page.
+ * A check that finds a page with a pending flush and a clear bucket is a
+ * false negative and fails the test.
+ */
+#define TPF_TABLE_PAGES		512
+#define TPF_MAX_OPEN		4
+#define TPF_MAX_MARKS		96
+#define TPF_MAX_WORKERS		64
+#define TPF_MIN_OPS		100000	/* per case: starts, completions, checks */
+
+struct tpf_stress_params {
+	const char *name;
+	unsigned int tables;
+	unsigned int window;	/* pages used in each table */
+	unsigned int max_marks;	/* pages an operation changes per table */
+};
+
+static const struct tpf_stress_params tpf_stress_cases[] = {
+	/* Scattered single PTEs across two tables: buckets vary, resets often. */
+	{ "scattered", 2, TPF_TABLE_PAGES, 4 },
+	/* Every operation on the same few pages: last-one-out races. */
+	{ "hot", 1, 3, 1 },
+	/* Large and small ranges mixed: buckets saturate and reset. */
+	{ "ranges", 4, 128, TPF_MAX_MARKS },
+};
+
+static void tpf_stress_desc(const struct tpf_stress_params *p, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", p->name);
+}
+
+KUNIT_ARRAY_PARAM(tpf_stress, tpf_stress_cases, tpf_stress_desc);
+
+/* One deferring operation: an mprotect() or UFFDIO_WRITEPROTECT call. */
+struct tpf_op {
+	bool registered;
+	unsigned int nr;
+	u16 changed[2 * TPF_MAX_MARKS];
+};
+
+struct tpf_stress {
+	const struct tpf_stress_params *p;
+	struct mm_struct *mm;
+	spinlock_t *ptl;		/* one per page table, the "PTL" */
+	atomic_t *pending;
+	unsigned int nr_workers;
+	struct tpf_op *open_ops;	/* TPF_MAX_OPEN per worker */
+	atomic_t next_id;
+	atomic_t workers_left;
+	struct completion all_done;
+	/* The last page each worker changed, where checks look half the time. */
+	unsigned int recent[TPF_MAX_WORKERS];
+	atomic_long_t ops;
+	atomic_long_t armed_checks;	/* checks that found a pending flush */
+	atomic_long_t false_negatives;
+	unsigned long bad_addr;
+};
+
+static unsigned long tpf_stress_addr(unsigned int idx)
+{
+	return TPF_BASE + (unsigned long)(idx / TPF_TABLE_PAGES) * SZ_2M +
+	       (unsigned long)(idx % TPF_TABLE_PAGES) * PAGE_SIZE;
+}
+
+static void tpf_op_start(struct tpf_stress *s, unsigned int id,
+			 struct tpf_op *op)
+{
+	const struct tpf_stress_params *p = s->p;
+	unsigned int ntables = p->tables > 1 ? 1 + get_random_u32_below(2) : 1;
+	unsigned int table = get_random_u32_below(p->tables);
+	unsigned int t, i;
+
+	op->nr = 0;
+	for (t = 0; t < ntables; t++, table = (table + 1) % p->tables) {
+		unsigned int first = get_random_u32_below(p->window);
+		unsigned int nr = 1 + get_random_u32_below(p->max_marks);
+		unsigned long acc = 0;
+
+		nr = min(nr, p->window);
+		spin_lock(&s->ptl[table]);
+		for (i = 0; i < nr; i++) {
+			/* A contiguous range, wrapping inside the window. */
+			unsigned int idx = table * TPF_TABLE_PAGES +
+					   (first + i) % p->window;
+
+			/* "Write-protect the PTE and defer its flush." */
+			atomic_inc(&s->pending[idx]);
+			op->changed[op->nr++] = idx;
+			WRITE_ONCE(s->recent[id], idx);
+			tlb_pending_filter_accumulate(&acc, tpf_stress_addr(idx));
+		}
+		tlb_pending_filter_mark(s->mm, &op->registered, acc);
+		spin_unlock(&s->ptl[table]);
+	}
+}
+
+static void tpf_op_complete(struct tpf_stress *s, struct tpf_op *op)
+{
+	unsigned int i;
+
+	/* The deferred flush, of varying length, then its completion... */
+	if (!get_random_u32_below(4))
+		udelay(get_random_u32_below(3));
+	for (i = 0; i < op->nr; i++)
+		atomic_dec(&s->pending[op->changed[i]]);
+	/* ...and only then unregistration, ordered by its full RMW. */
+	tlb_pending_filter_finish(s->mm, &op->registered);
+}
+
+static void tpf_check(struct tpf_stress *s)
+{
+	const struct tpf_stress_params *p = s->p;
+	unsigned int idx;
+	unsigned long addr;
+	int pending;
+	bool hit;
+
+	/* Half the time a page some worker just changed. */
+	if (get_random_u32_below(2))
+		idx = READ_ONCE(s->recent[get_random_u32_below(s->nr_workers)]);
+	else
+		idx = get_random_u32_below(p->tables) * TPF_TABLE_PAGES +
+		      get_random_u32_below(p->window);
+	addr = tpf_stress_addr(idx);
+
+	spin_lock(&s->ptl[idx / TPF_TABLE_PAGES]);
+	hit = tlb_pending_filter_test(s->mm, addr);
+	/*
+	 * Read the filter before the pending count: a reset that cleared
+	 * the bucket comes after the decrement of every operation it
+	 * covered, so a count still seen as pending together with a clear
+	 * bucket is a real false negative.
+	 */
+	smp_rmb();
+	pending = atomic_read(&s->pending[idx]);
+	spin_unlock(&s->ptl[idx / TPF_TABLE_PAGES]);
+
+	if (pending > 0) {
+		atomic_long_inc(&s->armed_checks);
+		if (!hit && !atomic_long_fetch_inc(&s->false_negatives))
+			s->bad_addr = addr;
+	}
+}
+
+static int tpf_worker_fn(void *data)
+{
+	struct tpf_stress *s = data;
+	unsigned int id = atomic_inc_return(&s->next_id) - 1;
+	struct tpf_op *ops = &s->open_ops[id * TPF_MAX_OPEN];
+	unsigned int open = 0, n = 0;
+
+	while (atomic_long_read(&s->ops) < TPF_MIN_OPS &&
+	       !atomic_long_read(&s->false_negatives)) {
+		unsigned int r = get_random_u32_below(10);
+
+		if (open < TPF_MAX_OPEN && (!open || r < 4)) {
+			tpf_op_start(s, id, &ops[open++]);
+		} else if (open && r < 7) {
+			unsigned int i = get_random_u32_below(open);
+
+			tpf_op_complete(s, &ops[i]);
+			/* Keep the open ones packed at the front. */
+			swap(ops[i], ops[open - 1]);
+			open--;
+		} else {
+			tpf_check(s);
+		}
+		atomic_long_inc(&s->ops);
+		if (!(++n % 128))
+			cond_resched();
+	}
+	while (open)
+		tpf_op_complete(s, &ops[--open]);
+	if (atomic_dec_and_test(&s->workers_left))
+		complete(&s->all_done);
+	return 0;
+}
+
+static void tpf_concurrent_no_false_negative(struct kunit *test)
+{
+	const struct tpf_stress_params *p = test->param_value;
+	unsigned int cpus = num_online_cpus();
+	unsigned int workers, i;
+	struct tpf_stress *s;
+
+	if (!tpf_need_smp(test))
+		return;
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	s->ptl = kunit_kcalloc(test, p->tables, sizeof(*s->ptl), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s->ptl);
+	s->pending = kunit_kcalloc(test, p->tables * TPF_TABLE_PAGES,
+				   sizeof(*s->pending), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s->pending);
+	for (i = 0; i < p->tables; i++)
+		spin_lock_init(&s->ptl[i]);
+	s->p = p;
+	s->mm = tpf_alloc_mm(test);
+
+	workers = min_t(unsigned int, cpus, TPF_MAX_WORKERS);
+	s->nr_workers = workers;
+	s->open_ops = kunit_kcalloc(test, workers * TPF_MAX_OPEN,
+				    sizeof(*s->open_ops), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s->open_ops);
+	atomic_set(&s->workers_left, workers);
+	init_completion(&s->all_done);
+
+	for (i = 0; i < workers; i++) {
+		struct task_struct *task;
+
+		task = kthread_create(tpf_worker_fn, s, "tpf-stress/%u", i);
+		if (IS_ERR(task)) {
+			/* Count the workers that will never run as finished. */
+			KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(task));
+			if (atomic_sub_and_test(workers - i, &s->workers_left))
+				complete(&s->all_done);
+			break;
+		}
+		/* Spread the workers so that they really run in parallel. */
+		kthread_bind(task, cpumask_nth(i, cpu_online_mask));
+		wake_up_process(task);
+	}
+	wait_for_completion(&s->all_done);
+
+	kunit_info(test, "%u workers: %ld ops, %ld checks of pending pages\n",
+		   workers, atomic_long_read(&s->ops),
+		   atomic_long_read(&s->armed_checks));
+	KUNIT_EXPECT_EQ_MSG(test, atomic_long_read(&s->false_negatives), 0L,
+			    "false negative at %#lx (bucket %u)", s->bad_addr,
+			    tlb_pending_filter_bucket(s->bad_addr));
+	KUNIT_EXPECT_GE(test, atomic_long_read(&s->ops), (long)TPF_MIN_OPS);
+	/* The invariant must actually have been exercised. */
+	KUNIT_EXPECT_GT(test, atomic_long_read(&s->armed_checks), 0L);
+	/* Everyone left: the last one out reset the filter. */
+	KUNIT_EXPECT_EQ(test, tpf_users(s->mm), 0);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(s->mm), 0UL);
+}
+
+static struct kunit_case tlb_pending_filter_test_cases[] = {
+	KUNIT_CASE(tpf_bucket_is_page_number_modulo_buckets),
+	KUNIT_CASE(tpf_bucket_ignores_offset_in_page),
+	KUNIT_CASE(tpf_bucket_aliases_one_filter_span_apart),
+	KUNIT_CASE(tpf_bucket_neighbours_do_not_alias),
+	KUNIT_CASE(tpf_range_bits_single_page),
+	KUNIT_CASE(tpf_range_bits_covers_partial_pages),
+	KUNIT_CASE(tpf_range_bits_wraps_around),
+	KUNIT_CASE(tpf_range_bits_saturates),
+	KUNIT_CASE(tpf_range_bits_matches_accumulate),
+	KUNIT_CASE(tpf_new_mm_is_empty),
+	KUNIT_CASE(tpf_state_fits_one_cache_line),
+	KUNIT_CASE(tpf_test_true_after_mark),
+	KUNIT_CASE(tpf_mark_registers_lazily_once),
+	KUNIT_CASE(tpf_finish_without_mark_is_noop),
+	KUNIT_CASE(tpf_publish_one_atomic_skipped_when_set),
+	KUNIT_CASE(tpf_buckets_survive_other_deferrer),
+	KUNIT_CASE(tpf_registered_deferrer_without_marks_keeps_buckets),
+	KUNIT_CASE(tpf_reset_when_last_leaves),
+	KUNIT_CASE(tpf_register_waits_for_reset),
+	KUNIT_CASE(tpf_no_registration_between_last_and_reset),
+	KUNIT_CASE_PARAM_ATTR(tpf_concurrent_no_false_negative,
+			      tpf_stress_gen_params,
+			      { .speed = KUNIT_SPEED_SLOW }),
+	{}
+};
+
+static struct kunit_suite tlb_pending_filter_test_suite = {
+	.name = "tlb_pending_filter",
+	.test_cases = tlb_pending_filter_test_cases,
+};
+
+kunit_test_suite(tlb_pending_filter_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the TLB pending filter");
+MODULE_LICENSE("GPL");

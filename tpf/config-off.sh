@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# With CONFIG_TLB_PENDING_FILTER=n the kernel must compile exactly as
+# upstream.  Build every object the overlay touches (each PATH.c.diff, and
+# every file that includes one of our headers) with the filter off, in the
+# overlaid tree and in the pristine tree, with the same configuration, and
+# compare their code: the disassembly with relocations, which leaves out
+# only line numbers (bug tables, debug info) and build paths.
+#
+# With KSRC there is no pristine tree to compare against: the objects are
+# only built.
+
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/tpf/lib.sh"
+
+ARCH=${ARCH:-x86_64}
+off_config() {
+	local out=$1 src=$2
+
+	mkdir -p "$out"
+	make -s -C "$src" O="$out" ARCH="$ARCH" defconfig
+	# The options under which the touched code is compiled in.
+	"$src/scripts/config" --file "$out/.config" \
+		-e SMP -e USERFAULTFD -e PTE_MARKER_UFFD_WP -e MEM_SOFT_DIRTY \
+		-e KSM -e TRANSPARENT_HUGEPAGE -e NUMA_BALANCING -e PER_VMA_LOCK \
+		-e PROC_FS -e DEBUG_KERNEL -e DEBUG_VM \
+		-d TLB_PENDING_FILTER -d TLB_PENDING_FILTER_KUNIT_TEST
+	make -s -C "$src" O="$out" ARCH="$ARCH" olddefconfig
+	if grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config"; then
+		die "$out/.config still has CONFIG_TLB_PENDING_FILTER=y"
+	fi
+}
+
+# Objects of the overlay's C files.
+cd "$REPO"
+objs=()
+for d in $(find arch fs include kernel lib mm -name '*.c.diff' 2>/dev/null | LC_ALL=C sort); do
+	objs+=("${d%.c.diff}.o")
+done
+for f in $(cd "$SRC" && grep -rlE --include='*.c' \
+		'#include <linux/tlb_pending_filter\.h>' arch fs kernel lib mm | LC_ALL=C sort); do
+	case "$f" in
+	mm/tlb_pending_filter.c | lib/tests/*) continue ;;
+	esac
+	case " ${objs[*]-} " in
+	*" ${f%.c}.o "*) ;;
+	*) objs+=("${f%.c}.o") ;;
+	esac
+done
+[ ${#objs[@]} -gt 0 ] || die "no objects to build"
+echo "objects: ${objs[*]}"
+
+out=$BUILD/off-overlay
+step "configuring $out (CONFIG_TLB_PENDING_FILTER=n)"
+off_config "$out" "$SRC"
+step "building ${#objs[@]} objects with the overlay, filter off"
+make -s -C "$SRC" O="$out" ARCH="$ARCH" -j"$JOBS" "${objs[@]}"
+
+if [ -n "${KSRC:-}" ]; then
+	echo "KSRC: built ${#objs[@]} objects with CONFIG_TLB_PENDING_FILTER=n (no pristine tree to compare)"
+	exit 0
+fi
+
+up=$BUILD/off-upstream
+step "configuring $up (pristine tree)"
+off_config "$up" "$PRISTINE"
+cmp -s <(grep -v '^#' "$out/.config") <(grep -v '^#' "$up/.config") ||
+	die "the overlay changes the =n .config: diff $out/.config $up/.config"
+step "building ${#objs[@]} objects upstream"
+make -s -C "$PRISTINE" O="$up" ARCH="$ARCH" -j"$JOBS" "${objs[@]}"
+
+code() {
+	objdump -d -r --no-show-raw-insn "$1" | tail -n +4
+}
+
+bad=0
+for o in "${objs[@]}"; do
+	if cmp -s <(code "$out/$o") <(code "$up/$o"); then
+		echo "same code as upstream: $o"
+	else
+		echo "DIFFERS from upstream: $o"
+		diff <(code "$up/$o") <(code "$out/$o") | head -n 20
+		bad=1
+	fi
+done
+[ $bad -eq 0 ] || die "CONFIG_TLB_PENDING_FILTER=n changes the code of upstream objects"
+echo "${#objs[@]} objects built with CONFIG_TLB_PENDING_FILTER=n, code identical to upstream"

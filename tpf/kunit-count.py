@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count the cases of one suite in kunit.py's --json output.
+
+Prints "PASSED FAILED SKIPPED" for the leaf cases under the suite (a
+parameterised case counts once per parameter) and one line per failed or
+crashed case on stderr.  Exits 1 if the suite is absent from the results.
+"""
+
+import json
+import sys
+
+
+def walk(group, path, counts, failures):
+    name = group.get('name', '')
+    path = path + [name] if name else path
+    for case in group.get('test_cases', []):
+        status = case.get('status', 'ERROR')
+        full = '.'.join(path + [case.get('name', '?')])
+        if status == 'PASS':
+            counts[0] += 1
+        elif status == 'SKIP':
+            counts[2] += 1
+        else:
+            counts[1] += 1
+            failures.append(f'{full}: {status}')
+    for sub in group.get('sub_groups', []):
+        walk(sub, path, counts, failures)
+
+
+def find(group, suite):
+    if group.get('name') == suite:
+        return group
+    for sub in group.get('sub_groups', []):
+        found = find(sub, suite)
+        if found:
+            return found
+    return None
+
+
+def main():
+    path, suite = sys.argv[1], sys.argv[2]
+    with open(path, encoding='utf-8') as f:
+        root = json.load(f)
+    group = find(root, suite)
+    if group is None:
+        print(f'{path}: no results for suite {suite}', file=sys.stderr)
+        return 1
+    counts, failures = [0, 0, 0], []
+    walk(group, [], counts, failures)
+    for line in failures:
+        print(f'FAILED: {line}', file=sys.stderr)
+    print(*counts)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,185 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Lay the overlay (new files and PATH.diff patches kept at kernel paths in
+# the repository) on a kernel tree.
+#
+#   overlay.sh REPO TARGET STATE
+#
+# REPO    the repository root; overlay files live under $OVERLAY_DIRS.
+# TARGET  the kernel tree to update: Makefile.kunit's work copy, or KSRC.
+# STATE   a directory of ours that remembers what the overlay changed in
+#         TARGET: orig/ (TARGET's files before we first touched them),
+#         absent (files we created) and manifest (files we wrote last time).
+#
+# Every diff is applied with no fuzz to a staged copy of its file's original
+# content.  TARGET is only written once every diff has applied, and then
+# only the files whose content differs, so make rebuilds what changed and
+# nothing else.  A run interrupted while writing TARGET is completed by the
+# next one, since originals are saved before a file is first overwritten.
+
+set -euo pipefail
+
+OVERLAY_DIRS="arch fs include kernel lib mm tools"
+WANT_VERSION=6
+WANT_PATCHLEVEL=12
+
+die() {
+	echo "overlay: error: $*" >&2
+	exit 1
+}
+
+[ $# -eq 3 ] || die "usage: overlay.sh REPO TARGET STATE"
+repo=$(cd "$1" && pwd) || die "no repository at $1"
+target=$2
+state=$3
+
+# --- Is TARGET a 6.12 kernel tree? ---------------------------------------
+[ -d "$target" ] || die "$target: no such directory; set KSRC to a Linux $WANT_VERSION.$WANT_PATCHLEVEL source tree"
+target=$(cd "$target" && pwd)
+if [ ! -f "$target/Makefile" ] || [ ! -f "$target/mm/memory.c" ] ||
+   [ ! -f "$target/include/linux/mm_types.h" ]; then
+	die "$target is not a Linux kernel source tree (no Makefile, mm/memory.c or include/linux/mm_types.h); set KSRC to a Linux $WANT_VERSION.$WANT_PATCHLEVEL tree or unset it to use linux-source-$WANT_VERSION.$WANT_PATCHLEVEL"
+fi
+version=$(sed -n 's/^VERSION = //p' "$target/Makefile" | head -n 1)
+patchlevel=$(sed -n 's/^PATCHLEVEL = //p' "$target/Makefile" | head -n 1)
+sublevel=$(sed -n 's/^SUBLEVEL = //p' "$target/Makefile" | head -n 1)
+if [ "$version" != "$WANT_VERSION" ] || [ "$patchlevel" != "$WANT_PATCHLEVEL" ]; then
+	die "$target is Linux ${version:-?}.${patchlevel:-?}.${sublevel:-?}; the overlay targets $WANT_VERSION.$WANT_PATCHLEVEL (Debian linux-source-$WANT_VERSION.$WANT_PATCHLEVEL)"
+fi
+kver="$version.$patchlevel.$sublevel"
+
+mkdir -p "$state/orig"
+touch "$state/absent" "$state/manifest"
+if [ -e "$state/in-progress" ]; then
+	echo "overlay: a previous run on $target was interrupted; completing it from $state"
+fi
+
+# --- Collect the overlay --------------------------------------------------
+cd "$repo"
+mapfile -t files < <(find $OVERLAY_DIRS -type f 2>/dev/null | LC_ALL=C sort)
+[ ${#files[@]} -gt 0 ] || die "$repo has no overlay files under: $OVERLAY_DIRS"
+
+# Where the original content of a kernel file is: orig/ if we saved it,
+# nowhere if we created it, TARGET otherwise.
+base_of() {
+	if [ -f "$state/orig/$1" ]; then
+		echo "$state/orig/$1"
+	elif grep -qxF -- "$1" "$state/absent"; then
+		echo ""
+	elif [ -f "$target/$1" ]; then
+		echo "$target/$1"
+	else
+		echo ""
+	fi
+}
+
+stage=$(mktemp -d "$state/stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
+declare -a outputs=()
+declare -A seen=()
+ndiffs=0
+nnew=0
+for f in "${files[@]}"; do
+	case "$f" in
+	*.orig | *.rej | *~)
+		die "$repo/$f: stray patch leftover in the overlay; remove it"
+		;;
+	*.diff)
+		path=${f%.diff}
+		ndiffs=$((ndiffs + 1))
+		;;
+	*)
+		path=$f
+		nnew=$((nnew + 1))
+		;;
+	esac
+	[ -z "${seen[$path]:-}" ] || die "$path is both a new file and a diff in the overlay"
+	seen[$path]=1
+	outputs+=("$path")
+
+	[ "$path" != "$f" ] || continue
+
+	mkdir -p "$stage/$(dirname "$path")"
+	base=$(base_of "$path")
+	[ -n "$base" ] || die "$f: $path does not exist in $target (Linux $kver); the diff has nothing to apply to"
+	cp "$base" "$stage/$path"
+	if ! out=$(patch -p1 -d "$stage" --batch --forward --fuzz=0 \
+		     --no-backup-if-mismatch --reject-file=- -i "$repo/$f" 2>&1); then
+		hunks=$(echo "$out" | sed -n 's/^Hunk #\([0-9]*\) FAILED at \([0-9]*\).*/#\1 (at line \2)/p' |
+			paste -sd, - | sed 's/,/, /g')
+		if [ -n "$hunks" ]; then
+			die "$f does not apply to $path of Linux $kver: hunk $hunks FAILED; rebase the diff (nothing was changed in $target)"
+		fi
+		die "$f does not apply to $path of Linux $kver: $(echo "$out" | grep -v '^patching file' | head -n 1) (nothing was changed in $target)"
+	fi
+	# A diff may only touch its own file.
+	extra=$(cd "$stage" && find . -type f ! -path "./$path" | head -n 1)
+	[ -z "$extra" ] || die "$f patched ${extra#./} as well as $path; one diff per file"
+	rm -rf "${stage:?}"/*
+done
+rm -rf "${stage:?}"/*
+
+# --- Every diff applies: now write TARGET --------------------------------
+touch "$state/in-progress"
+changed=0
+
+# Save the original of a TARGET file before we overwrite it for the first time.
+save_orig() {
+	local path=$1
+
+	if [ -f "$state/orig/$path" ] || grep -qxF -- "$path" "$state/absent"; then
+		return
+	fi
+	if [ -f "$target/$path" ]; then
+		mkdir -p "$state/orig/$(dirname "$path")"
+		cp -p "$target/$path" "$state/orig/$path.tmp"
+		mv "$state/orig/$path.tmp" "$state/orig/$path"
+	else
+		echo "$path" >> "$state/absent"
+	fi
+}
+
+# Replace a TARGET file only if its content changes.
+install_file() {
+	local src=$1 path=$2
+
+	if [ -f "$target/$path" ] && cmp -s "$src" "$target/$path"; then
+		return
+	fi
+	mkdir -p "$target/$(dirname "$path")"
+	cp "$src" "$target/$path.tpf-tmp"
+	mv "$target/$path.tpf-tmp" "$target/$path"
+	changed=$((changed + 1))
+}
+
+for path in "${outputs[@]}"; do
+	save_orig "$path"
+	if [ -f "$repo/$path" ] && [ ! -f "$repo/$path.diff" ]; then
+		install_file "$repo/$path" "$path"
+	else
+		mkdir -p "$stage/$(dirname "$path")"
+		cp "$(base_of "$path")" "$stage/$path"
+		patch -p1 -d "$stage" --batch --forward --fuzz=0 --quiet \
+			--no-backup-if-mismatch --reject-file=- -i "$repo/$path.diff"
+		install_file "$stage/$path" "$path"
+		rm -rf "${stage:?}"/*
+	fi
+done
+
+# Files the overlay wrote last time and no longer does: put them back.
+while IFS= read -r path; do
+	[ -n "$path" ] && [ -z "${seen[$path]:-}" ] || continue
+	if [ -f "$state/orig/$path" ]; then
+		install_file "$state/orig/$path" "$path"
+	elif [ -f "$target/$path" ]; then
+		rm -f "$target/$path"
+		changed=$((changed + 1))
+	fi
+done < "$state/manifest"
+
+printf '%s\n' "${outputs[@]}" > "$state/manifest.tmp"
+mv "$state/manifest.tmp" "$state/manifest"
+rm -f "$state/in-progress"
+echo "overlay: $nnew new files, $ndiffs diffs on Linux $kver at $target ($changed files written)"

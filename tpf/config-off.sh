@@ -6,29 +6,45 @@
 # every file that includes one of our headers) with the filter off, in the
 # overlaid tree and in the pristine tree, with the same configuration, and
 # compare their code: the disassembly with relocations, which leaves out
-# only line numbers (bug tables, debug info) and build paths.
+# only line numbers (bug tables, debug info), build paths and the counters
+# of generated symbol names.
 #
 # With KSRC there is no pristine tree to compare against: the objects are
-# only built.
+# only built.  The same objects are also built with the filter on, since the
+# KUnit kernel does not compile all of them (THP, soft-dirty, ...).
 
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/tpf/lib.sh"
 
 ARCH=${ARCH:-x86_64}
-off_config() {
-	local out=$1 src=$2
+# obj_config OUT SRC y|n: defconfig plus the options under which the touched
+# code is compiled in (DRM_VMWGFX selects MAPPING_DIRTY_HELPERS).
+obj_config() {
+	local out=$1 src=$2 filter=$3 opt
 
 	mkdir -p "$out"
 	make -s -C "$src" O="$out" ARCH="$ARCH" defconfig
-	# The options under which the touched code is compiled in.
 	"$src/scripts/config" --file "$out/.config" \
-		-e SMP -e USERFAULTFD -e PTE_MARKER_UFFD_WP -e MEM_SOFT_DIRTY \
+		-e SMP -e USERFAULTFD -e PTE_MARKER_UFFD_WP -e CHECKPOINT_RESTORE -e MEM_SOFT_DIRTY \
 		-e KSM -e TRANSPARENT_HUGEPAGE -e NUMA_BALANCING -e PER_VMA_LOCK \
-		-e PROC_FS -e DEBUG_KERNEL -e DEBUG_VM \
-		-d TLB_PENDING_FILTER -d TLB_PENDING_FILTER_KUNIT_TEST
+		-e PROC_FS -e DEBUG_KERNEL -e DEBUG_VM -e DRM -e DRM_VMWGFX \
+		-d TLB_PENDING_FILTER_KUNIT_TEST
+	if [ "$filter" = y ]; then
+		"$src/scripts/config" --file "$out/.config" -e TLB_PENDING_FILTER
+	else
+		"$src/scripts/config" --file "$out/.config" -d TLB_PENDING_FILTER
+	fi
 	make -s -C "$src" O="$out" ARCH="$ARCH" olddefconfig
-	if grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config"; then
+	for opt in USERFAULTFD PTE_MARKER_UFFD_WP MEM_SOFT_DIRTY KSM \
+		   TRANSPARENT_HUGEPAGE NUMA_BALANCING MAPPING_DIRTY_HELPERS; do
+		grep -q "^CONFIG_$opt=y" "$out/.config" ||
+			die "$out/.config: CONFIG_$opt did not stick"
+	done
+	if [ "$filter" = y ]; then
+		grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config" ||
+			die "$out/.config: CONFIG_TLB_PENDING_FILTER=y did not stick"
+	elif grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config"; then
 		die "$out/.config still has CONFIG_TLB_PENDING_FILTER=y"
 	fi
 }
@@ -52,9 +68,15 @@ done
 [ ${#objs[@]} -gt 0 ] || die "no objects to build"
 echo "objects: ${objs[*]}"
 
+on=$BUILD/on-overlay
+step "configuring $on (CONFIG_TLB_PENDING_FILTER=y)"
+obj_config "$on" "$SRC" y
+step "building ${#objs[@]} objects with the overlay, filter on"
+make -s -C "$SRC" O="$on" ARCH="$ARCH" -j"$JOBS" "${objs[@]}" mm/tlb_pending_filter.o
+
 out=$BUILD/off-overlay
 step "configuring $out (CONFIG_TLB_PENDING_FILTER=n)"
-off_config "$out" "$SRC"
+obj_config "$out" "$SRC" n
 step "building ${#objs[@]} objects with the overlay, filter off"
 make -s -C "$SRC" O="$out" ARCH="$ARCH" -j"$JOBS" "${objs[@]}"
 
@@ -65,14 +87,17 @@ fi
 
 up=$BUILD/off-upstream
 step "configuring $up (pristine tree)"
-off_config "$up" "$PRISTINE"
+obj_config "$up" "$PRISTINE" n
 cmp -s <(grep -v '^#' "$out/.config") <(grep -v '^#' "$up/.config") ||
 	die "the overlay changes the =n .config: diff $out/.config $up/.config"
 step "building ${#objs[@]} objects upstream"
 make -s -C "$PRISTINE" O="$up" ARCH="$ARCH" -j"$JOBS" "${objs[@]}"
 
+# The disassembly, less the file name and the __COUNTER__ suffixes of
+# __UNIQUE_ID symbols, which move with every macro use in any header.
 code() {
-	objdump -d -r --no-show-raw-insn "$1" | tail -n +4
+	objdump -d -r --no-show-raw-insn "$1" | tail -n +4 |
+		sed -E 's/(__UNIQUE_ID_[A-Za-z_]*[A-Za-z_])[0-9]+/\1N/g'
 }
 
 bad=0

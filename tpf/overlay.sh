@@ -20,7 +20,7 @@
 
 set -euo pipefail
 
-OVERLAY_DIRS="arch fs include kernel lib mm tools"
+OVERLAY_DIRS="Documentation arch fs include kernel lib mm tools"
 WANT_VERSION=6
 WANT_PATCHLEVEL=12
 

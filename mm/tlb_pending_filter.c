@@ -78,11 +78,19 @@
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 #include <linux/atomic.h>
+#include <linux/init.h>
+#include <linux/jump_label.h>
+#include <linux/kstrtox.h>
 #include <linux/mm_types.h>
 #include <linux/mmdebug.h>
+#include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/processor.h>
+#include <linux/sysctl.h>
 #include <linux/tlb_pending_filter.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/tlb_pending_filter.h>
 
 /**
  * tlb_pending_filter_register - count a deferrer before its first mark
@@ -104,6 +112,33 @@ void tlb_pending_filter_register(struct mm_struct *mm)
 			old = atomic_read(users);
 		}
 	} while (!atomic_try_cmpxchg(users, &old, old + 1));
+}
+
+/**
+ * tlb_pending_filter_mark - register lazily, then publish buckets
+ * @mm: the mm whose flush is deferred
+ * @deferrer: the deferring operation, zero-initialised before its first mark
+ * @bits: buckets accumulated for one page table
+ *
+ * Registers the caller at its first non-empty mark, so that operations
+ * that end up deferring nothing (zaps, ranges with no present PTE) never
+ * touch the filter.  Same locking rules as tlb_pending_filter_publish().
+ * Pair with tlb_pending_filter_finish() after the deferred flush.
+ */
+void tlb_pending_filter_mark(struct mm_struct *mm,
+			     struct tlb_pending_deferrer *deferrer,
+			     unsigned long bits)
+{
+	bool atomic;
+
+	if (!bits)
+		return;
+	if (!deferrer->registered) {
+		tlb_pending_filter_register(mm);
+		deferrer->registered = true;
+	}
+	atomic = tlb_pending_filter_publish(mm, bits);
+	trace_tpf_mark(mm, bits, atomic);
 }
 
 /*
@@ -140,9 +175,73 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
 	} while (!atomic_try_cmpxchg(&filter->users, &old, new));
 
 	if (new == TLB_PENDING_FILTER_CLEARING) {
+		trace_tpf_reset(mm, atomic_long_read(&filter->buckets));
 		tlb_pending_filter_reset(filter);
 		/* Pairs with the registrant's cmpxchg, point 4 above. */
 		atomic_set_release(&filter->users, 0);
 	}
 	preempt_enable();
 }
+
+/*
+ * The runtime switch.  On: do_wp_page() tests the filter under the PTL just
+ * before it copies.  Off: upstream's check of mm_tlb_flush_pending(), at
+ * upstream's place, so that both can be measured in one boot.
+ */
+DEFINE_STATIC_KEY_TRUE(tlb_pending_filter_key);
+
+static bool tlb_pending_filter_boot_on __initdata = true;
+static DEFINE_MUTEX(tlb_pending_filter_mode_lock);
+
+static int __init tlb_pending_filter_setup(char *str)
+{
+	if (kstrtobool(str, &tlb_pending_filter_boot_on)) {
+		pr_warn("tlb_pending_filter=%s: expected on or off\n", str);
+		return 0;
+	}
+	return 1;
+}
+__setup("tlb_pending_filter=", tlb_pending_filter_setup);
+
+static int tlb_pending_filter_sysctl(const struct ctl_table *table, int write,
+				     void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int mode, ret;
+	struct ctl_table t = {
+		.data = &mode,
+		.maxlen = sizeof(mode),
+		.extra1 = SYSCTL_ZERO,
+		.extra2 = SYSCTL_ONE,
+	};
+
+	mutex_lock(&tlb_pending_filter_mode_lock);
+	mode = tlb_pending_filter_enabled();
+	/* Out of range or not a number: -EINVAL, and the mode is unchanged. */
+	ret = proc_dointvec_minmax(&t, write, buffer, lenp, ppos);
+	if (!ret && write) {
+		if (mode)
+			static_branch_enable(&tlb_pending_filter_key);
+		else
+			static_branch_disable(&tlb_pending_filter_key);
+	}
+	mutex_unlock(&tlb_pending_filter_mode_lock);
+	return ret;
+}
+
+static struct ctl_table tlb_pending_filter_table[] = {
+	{
+		.procname	= "tlb_pending_filter",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= tlb_pending_filter_sysctl,
+	},
+};
+
+static int __init tlb_pending_filter_init_sysctl(void)
+{
+	if (!tlb_pending_filter_boot_on)
+		static_branch_disable(&tlb_pending_filter_key);
+	register_sysctl_init("vm", tlb_pending_filter_table);
+	return 0;
+}
+core_initcall(tlb_pending_filter_init_sysctl);

@@ -30,7 +30,8 @@
 
 #include <linux/bits.h>
 #include <linux/bitops.h>
-#include <linux/mm_types.h>
+#include <linux/jump_label.h>
+#include <linux/mm.h>
 #include <linux/mm_inline.h>
 
 /* One bucket per bit of the filter word: 64 on 64-bit, 32 on 32-bit. */
@@ -119,6 +120,9 @@ static inline void tlb_pending_filter_accumulate(unsigned long *bits,
 
 void tlb_pending_filter_register(struct mm_struct *mm);
 void tlb_pending_filter_unregister(struct mm_struct *mm);
+void tlb_pending_filter_mark(struct mm_struct *mm,
+			     struct tlb_pending_deferrer *deferrer,
+			     unsigned long bits);
 #if IS_ENABLED(CONFIG_KUNIT)
 void tlb_pending_filter_reset(struct tlb_pending_filter *filter);
 #endif
@@ -162,44 +166,38 @@ static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
 }
 
 /**
- * tlb_pending_filter_mark - register lazily, then publish buckets
- * @mm: the mm whose flush is deferred
- * @registered: the caller's registration flag, false before the first mark
- * @bits: buckets accumulated for one page table
- *
- * Registers the caller at its first non-empty mark, so that operations
- * that end up deferring nothing (zaps, ranges with no present PTE) never
- * touch the filter.  Same locking rules as tlb_pending_filter_publish().
- * Pair with tlb_pending_filter_finish() after the deferred flush.
- */
-static inline void tlb_pending_filter_mark(struct mm_struct *mm,
-					   bool *registered,
-					   unsigned long bits)
-{
-	if (!bits)
-		return;
-	if (!*registered) {
-		tlb_pending_filter_register(mm);
-		*registered = true;
-	}
-	tlb_pending_filter_publish(mm, bits);
-}
-
-/**
  * tlb_pending_filter_finish - unregister after the deferred flush
  * @mm: the mm whose flush was deferred
- * @registered: the flag tlb_pending_filter_mark() set, cleared here
+ * @deferrer: the operation tlb_pending_filter_mark() may have registered
  *
  * Must only be called once the TLB flush covering every bucket published
- * under @registered has *completed*; see tlb_pending_filter_unregister().
+ * for @deferrer has *completed*; see tlb_pending_filter_unregister().
+ * Does nothing if @deferrer never marked anything.
  */
 static inline void tlb_pending_filter_finish(struct mm_struct *mm,
-					     bool *registered)
+					     struct tlb_pending_deferrer *deferrer)
 {
-	if (*registered) {
+	if (deferrer->registered) {
 		tlb_pending_filter_unregister(mm);
-		*registered = false;
+		deferrer->registered = false;
 	}
+}
+
+DECLARE_STATIC_KEY_TRUE(tlb_pending_filter_key);
+
+/**
+ * tlb_pending_filter_enabled - does do_wp_page() consult the filter?
+ *
+ * The mode of vm.tlb_pending_filter (boot: tlb_pending_filter=on|off).
+ * Deferrers maintain the filter in both modes, so that the mode can change
+ * at any time; only the fault side follows it.
+ *
+ * Return: true when the filter decides, false for upstream's check of
+ * mm_tlb_flush_pending().
+ */
+static inline bool tlb_pending_filter_enabled(void)
+{
+	return static_branch_likely(&tlb_pending_filter_key);
 }
 
 /**
@@ -227,6 +225,11 @@ static inline void tlb_pending_filter_init(struct mm_struct *mm)
 {
 }
 
+static inline bool tlb_pending_filter_enabled(void)
+{
+	return false;
+}
+
 static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
 					      unsigned long bits)
 {
@@ -234,13 +237,13 @@ static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
 }
 
 static inline void tlb_pending_filter_mark(struct mm_struct *mm,
-					   bool *registered,
+					   struct tlb_pending_deferrer *deferrer,
 					   unsigned long bits)
 {
 }
 
 static inline void tlb_pending_filter_finish(struct mm_struct *mm,
-					     bool *registered)
+					     struct tlb_pending_deferrer *deferrer)
 {
 }
 

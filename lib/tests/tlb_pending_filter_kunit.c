@@ -193,12 +193,12 @@ static void tpf_test_true_after_mark(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
 	unsigned long acc = 0, alias;
-	bool registered = false;
+	struct tlb_pending_deferrer d = { };
 
 	tlb_pending_filter_accumulate(&acc, TPF_PAGE(7));
-	tlb_pending_filter_mark(mm, &registered, acc);
+	tlb_pending_filter_mark(mm, &d, acc);
 
-	KUNIT_EXPECT_TRUE(test, registered);
+	KUNIT_EXPECT_TRUE(test, d.registered);
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(7)));
 	/* The same bucket 256 KiB away: a false positive, by design. */
 	alias = TPF_PAGE(7 + TLB_PENDING_FILTER_BUCKETS);
@@ -207,37 +207,37 @@ static void tpf_test_true_after_mark(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(6)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(8)));
 
-	tlb_pending_filter_finish(mm, &registered);
+	tlb_pending_filter_finish(mm, &d);
 }
 
 static void tpf_mark_registers_lazily_once(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	bool registered = false;
+	struct tlb_pending_deferrer d = { };
 
 	/* Nothing deferred (a zap, an empty range): the filter is untouched. */
-	tlb_pending_filter_mark(mm, &registered, 0);
-	KUNIT_EXPECT_FALSE(test, registered);
+	tlb_pending_filter_mark(mm, &d, 0);
+	KUNIT_EXPECT_FALSE(test, d.registered);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 
-	tlb_pending_filter_mark(mm, &registered, BIT(1));
-	KUNIT_EXPECT_TRUE(test, registered);
+	tlb_pending_filter_mark(mm, &d, BIT(1));
+	KUNIT_EXPECT_TRUE(test, d.registered);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 
 	/* Later page tables of the same operation do not register again. */
-	tlb_pending_filter_mark(mm, &registered, BIT(2));
+	tlb_pending_filter_mark(mm, &d, BIT(2));
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(1) | BIT(2));
 
-	tlb_pending_filter_finish(mm, &registered);
-	KUNIT_EXPECT_FALSE(test, registered);
+	tlb_pending_filter_finish(mm, &d);
+	KUNIT_EXPECT_FALSE(test, d.registered);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 }
 
 static void tpf_finish_without_mark_is_noop(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	bool a = false, b = false;
+	struct tlb_pending_deferrer a = { }, b = { };
 
 	tlb_pending_filter_mark(mm, &a, BIT(4));
 	/* b never marked: finishing it must not drop a's registration. */
@@ -272,7 +272,7 @@ static void tpf_publish_one_atomic_skipped_when_set(struct kunit *test)
 static void tpf_buckets_survive_other_deferrer(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	bool a = false, b = false;
+	struct tlb_pending_deferrer a = { }, b = { };
 
 	tlb_pending_filter_mark(mm, &a, BIT(10));
 	tlb_pending_filter_mark(mm, &b, BIT(11));
@@ -290,7 +290,7 @@ static void tpf_buckets_survive_other_deferrer(struct kunit *test)
 static void tpf_registered_deferrer_without_marks_keeps_buckets(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	bool a = false;
+	struct tlb_pending_deferrer a = { };
 
 	/*
 	 * A second deferrer registered before marking (it holds a PTL and is
@@ -308,7 +308,7 @@ static void tpf_registered_deferrer_without_marks_keeps_buckets(struct kunit *te
 static void tpf_reset_when_last_leaves(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	bool reg[5] = { };
+	struct tlb_pending_deferrer reg[5] = { };
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(reg); i++)
@@ -396,7 +396,7 @@ static void tpf_register_waits_for_reset(struct kunit *test)
 struct tpf_late_registrant {
 	struct mm_struct *mm;
 	struct task_struct *task;
-	bool registered;
+	struct tlb_pending_deferrer deferrer;
 	atomic_t state;			/* 1 started, 2 registered and marked */
 	bool got_in_during_reset;
 };
@@ -408,7 +408,7 @@ static int tpf_late_registrant_fn(void *data)
 	struct tpf_late_registrant *r = data;
 
 	atomic_set(&r->state, 1);
-	tlb_pending_filter_mark(r->mm, &r->registered, BIT(13));
+	tlb_pending_filter_mark(r->mm, &r->deferrer, BIT(13));
 	atomic_set_release(&r->state, 2);
 	return 0;
 }
@@ -430,7 +430,7 @@ static void tpf_no_registration_between_last_and_reset(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
 	struct tpf_late_registrant r = { .mm = mm };
-	bool last = false;
+	struct tlb_pending_deferrer last = { };
 	unsigned int ms;
 
 	if (!tpf_need_smp(test))
@@ -464,7 +464,7 @@ static void tpf_no_registration_between_last_and_reset(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(13)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(12)));
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
-	tlb_pending_filter_finish(mm, &r.registered);
+	tlb_pending_filter_finish(mm, &r.deferrer);
 }
 
 /*
@@ -510,7 +510,7 @@ KUNIT_ARRAY_PARAM(tpf_stress, tpf_stress_cases, tpf_stress_desc);
 
 /* One deferring operation: an mprotect() or UFFDIO_WRITEPROTECT call. */
 struct tpf_op {
-	bool registered;
+	struct tlb_pending_deferrer deferrer;
 	unsigned int nr;
 	u16 changed[2 * TPF_MAX_MARKS];
 };
@@ -566,7 +566,7 @@ static void tpf_op_start(struct tpf_stress *s, unsigned int id,
 			WRITE_ONCE(s->recent[id], idx);
 			tlb_pending_filter_accumulate(&acc, tpf_stress_addr(idx));
 		}
-		tlb_pending_filter_mark(s->mm, &op->registered, acc);
+		tlb_pending_filter_mark(s->mm, &op->deferrer, acc);
 		spin_unlock(&s->ptl[table]);
 	}
 }
@@ -581,7 +581,7 @@ static void tpf_op_complete(struct tpf_stress *s, struct tpf_op *op)
 	for (i = 0; i < op->nr; i++)
 		atomic_dec(&s->pending[op->changed[i]]);
 	/* ...and only then unregistration, ordered by its full RMW. */
-	tlb_pending_filter_finish(s->mm, &op->registered);
+	tlb_pending_filter_finish(s->mm, &op->deferrer);
 }
 
 static void tpf_check(struct tpf_stress *s)

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM tlb_pending_filter
+
+#if !defined(_TRACE_TLB_PENDING_FILTER_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _TRACE_TLB_PENDING_FILTER_H
+
+#include <linux/tracepoint.h>
+
+struct mm_struct;
+
+/* A deferrer publishes the buckets of one page table (atomic: an RMW). */
+TRACE_EVENT(tpf_mark,
+	    TP_PROTO(struct mm_struct *mm, unsigned long bits, bool atomic),
+	    TP_ARGS(mm, bits, atomic),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, bits)
+			     __field(bool, atomic)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->bits = bits;
+			   __entry->atomic = atomic;),
+	    TP_printk("mm=%p bits=%#lx atomic=%d",
+		      __entry->mm, __entry->bits, __entry->atomic)
+);
+
+/* do_wp_page() tests the filter before copying (mode on). */
+TRACE_EVENT(tpf_test,
+	    TP_PROTO(struct mm_struct *mm, unsigned long addr, bool hit),
+	    TP_ARGS(mm, addr, hit),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, addr)
+			     __field(bool, hit)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->addr = addr;
+			   __entry->hit = hit;),
+	    TP_printk("mm=%p addr=%#lx %s", __entry->mm, __entry->addr,
+		      __entry->hit ? "hit" : "miss")
+);
+
+/* The last deferrer out resets the buckets it found set. */
+TRACE_EVENT(tpf_reset,
+	    TP_PROTO(struct mm_struct *mm, unsigned long bits),
+	    TP_ARGS(mm, bits),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, bits)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->bits = bits;),
+	    TP_printk("mm=%p bits=%#lx", __entry->mm, __entry->bits)
+);
+
+/* do_wp_page() flushes a possibly stale entry before copying, either mode. */
+TRACE_EVENT(wp_flush,
+	    TP_PROTO(struct mm_struct *mm, unsigned long addr, bool filter),
+	    TP_ARGS(mm, addr, filter),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, addr)
+			     __field(bool, filter)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->addr = addr;
+			   __entry->filter = filter;),
+	    TP_printk("mm=%p addr=%#lx mode=%s", __entry->mm, __entry->addr,
+		      __entry->filter ? "on" : "off")
+);
+
+#endif /* _TRACE_TLB_PENDING_FILTER_H */
+
+/* This part must be outside protection */
+#include <trace/define_trace.h>

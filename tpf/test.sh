@@ -100,4 +100,24 @@ else
 	fail "touched objects with the filter on and off (log $LOGS/config-off.log)"
 fi
 
+# --- The guest: mm selftests and our own, in both modes -----------------
+. "$REPO/tpf/guest.sh"
+if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
+	need_packages "${GUEST_PACKAGES[@]}"
+	if ! (set -e; guest_kernel; guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
+		tail -n 30 "$LOGS/guest-build.log"
+		fail "guest kernel and selftests build (log $LOGS/guest-build.log)"
+	elif ! (guest_run "$REPO/tpf/guest-tests.list" "$LOGS/guest-x86_64.log"); then
+		fail "guest run (log $LOGS/guest-x86_64.log)"
+	else
+		out=$(python3 "$REPO/tpf/guest-parse.py" "$LOGS/guest-x86_64.log" \
+			"$LOGS/guest-x86_64.json")
+		echo "$out" | sed '$d'
+		read -r _ gp _ gf <<< "$(echo "$out" | tail -n 1)"
+		[ "$gp" -gt 0 ] && pass "guest: selftests, test x mode" "$gp"
+		[ "$gf" -gt 0 ] && fail "guest: $gf failures (log $LOGS/guest-x86_64.log)" "$gf"
+		grep -h 'zap_noise: mode=' "$LOGS/guest-x86_64.log" | sed 's/^# /guest: /'
+	fi
+fi
+
 summary

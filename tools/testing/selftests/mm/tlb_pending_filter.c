@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TLB pending filter integration tests (CONFIG_TLB_PENDING_FILTER).
+ *
+ * Counts the filter's tracepoints (tlb_pending_filter:*) in tracefs while
+ * it drives the paths that mark and consult the filter:
+ *
+ *  zap_noise:    async uffd-wp writers copy pages (write faults on
+ *                zero-page PTEs) while another thread zaps unrelated memory
+ *                with MADV_DONTNEED.  Zaps never defer a write-protect
+ *                flush, so with the filter on (vm.tlb_pending_filter=1)
+ *                do_wp_page() must report no filter hit and no flush.
+ *                With it off the flushes upstream issues are reported.
+ *  marks_mprotect, marks_uffd_wp:
+ *                mprotect() and UFFDIO_WRITEPROTECT of a range that
+ *                crosses a page-table boundary and a VMA boundary, with a
+ *                few populated pages on each side: the union of the marked
+ *                buckets must be exactly the buckets of those pages.
+ *
+ * Needs root, tracefs and the filter; skips otherwise.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../kselftest.h"
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define EVENTS		TRACEFS "/events/tlb_pending_filter"
+#define MODE_FILE	"/proc/sys/vm/tlb_pending_filter"
+#define BUCKETS		(8 * sizeof(unsigned long))
+
+/* Flags shared between threads, and reads that fault pages in. */
+#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+
+static void touch_read(char *p)
+{
+	(void)__atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static size_t page_size;
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = write(fd, val, strlen(val));
+	close(fd);
+	return ret < 0 ? -errno : 0;
+}
+
+static int read_mode(void)
+{
+	char buf[8] = "";
+	int fd = open(MODE_FILE, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) <= 0)
+		buf[0] = 0;
+	close(fd);
+	return atoi(buf);
+}
+
+static void trace_setup(const char *event, const char *filter)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), EVENTS "/%s/filter", event);
+	if (write_file(path, filter ? filter : "0"))
+		ksft_exit_fail_msg("cannot set filter of %s\n", event);
+	snprintf(path, sizeof(path), EVENTS "/%s/enable", event);
+	if (write_file(path, "1"))
+		ksft_exit_fail_msg("cannot enable %s\n", event);
+}
+
+static void trace_off(void)
+{
+	write_file(EVENTS "/enable", "0");
+}
+
+static void trace_clear(void)
+{
+	if (write_file(TRACEFS "/trace", ""))
+		ksft_exit_fail_msg("cannot clear the trace buffer\n");
+}
+
+struct trace_counts {
+	unsigned long marks, mark_bits, test_hit, test_miss, flushes;
+	unsigned long lost;
+};
+
+/* Count the filter's events in the trace buffer; fail if any were lost. */
+static void trace_count(struct trace_counts *c)
+{
+	FILE *f = fopen(TRACEFS "/trace", "r");
+	char line[512];
+
+	memset(c, 0, sizeof(*c));
+	if (!f)
+		ksft_exit_fail_msg("cannot read the trace buffer\n");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long in, written, bits;
+		char *p;
+
+		if (line[0] == '#') {
+			if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
+				   &in, &written) == 2 && written > in)
+				c->lost = written - in;
+			continue;
+		}
+		if (strstr(line, "tpf_mark: ")) {
+			c->marks++;
+			p = strstr(line, "bits=");
+			if (p && sscanf(p, "bits=%lx", &bits) == 1)
+				c->mark_bits |= bits;
+		} else if (strstr(line, "tpf_test: ")) {
+			if (strstr(line, " hit"))
+				c->test_hit++;
+			else
+				c->test_miss++;
+		} else if (strstr(line, "wp_flush: ")) {
+			c->flushes++;
+		}
+	}
+	fclose(f);
+	if (c->lost)
+		ksft_exit_fail_msg("trace buffer overflowed: %lu events lost\n",
+				   c->lost);
+}
+
+static int uffd_open_wp(bool async)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+	if (async)
+		api.features |= UFFD_FEATURE_WP_ASYNC;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void uffd_register_wp(int fd, void *addr, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)addr, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		ksft_exit_fail_perror("UFFDIO_REGISTER");
+}
+
+static void uffd_wp(int fd, void *addr, size_t len, bool on)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (unsigned long)addr, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp))
+		ksft_exit_fail_perror("UFFDIO_WRITEPROTECT");
+}
+
+/* A 2 MiB-aligned anonymous mapping without THP. */
+static char *map_aligned(size_t len)
+{
+	size_t align = 2UL << 20;
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	a = (char *)(((unsigned long)p + align - 1) & ~(align - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + len + align - (a + len));
+	if (madvise(a, len, MADV_NOHUGEPAGE))
+		ksft_exit_fail_perror("madvise(MADV_NOHUGEPAGE)");
+	return a;
+}
+
+/* --- zap_noise ----------------------------------------------------------- */
+
+#define NOISE_PAGES	512
+#define NOISE_WRITERS	2
+#define NOISE_ROUNDS	8
+
+struct noise {
+	char *area;
+	char *zap_area;
+	bool stop;
+	unsigned long zaps;
+};
+
+struct writer {
+	struct noise *n;
+	int id;
+};
+
+static void *writer_fn(void *arg)
+{
+	struct writer *w = arg;
+	size_t i;
+
+	for (i = w->id; i < NOISE_PAGES; i += NOISE_WRITERS)
+		w->n->area[i * page_size] = 1;
+	return NULL;
+}
+
+static void *zapper_fn(void *arg)
+{
+	struct noise *n = arg;
+
+	while (!LOAD(n->stop)) {
+		size_t i;
+
+		/* Populated memory, then the same range again, now empty. */
+		for (i = 0; i < 64; i++)
+			n->zap_area[i * page_size] = 1;
+		madvise(n->zap_area, 64 * page_size, MADV_DONTNEED);
+		madvise(n->zap_area, 64 * page_size, MADV_DONTNEED);
+		n->zaps += 2;
+	}
+	return NULL;
+}
+
+static void test_zap_noise(int mode)
+{
+	struct trace_counts c, total = { 0 };
+	pthread_t writers[NOISE_WRITERS], zapper;
+	struct writer w[NOISE_WRITERS];
+	struct noise n = { 0 };
+	unsigned long faults = 0;
+	int fd, round, i;
+	size_t len = NOISE_PAGES * page_size;
+
+	fd = uffd_open_wp(true);
+	if (fd < 0) {
+		ksft_test_result_skip("zap_noise: no async uffd-wp\n");
+		return;
+	}
+	n.area = map_aligned(len);
+	n.zap_area = map_aligned(64 * page_size);
+	uffd_register_wp(fd, n.area, len);
+
+	trace_setup("tpf_test", NULL);
+	trace_setup("wp_flush", NULL);
+	if (pthread_create(&zapper, NULL, zapper_fn, &n))
+		ksft_exit_fail_perror("pthread_create");
+
+	for (round = 0; round < NOISE_ROUNDS; round++) {
+		size_t p;
+
+		/* Zero-page PTEs, write-protected: each write will copy. */
+		madvise(n.area, len, MADV_DONTNEED);
+		for (p = 0; p < NOISE_PAGES; p++)
+			touch_read(n.area + p * page_size);
+		uffd_wp(fd, n.area, len, true);
+
+		/* The write-protect's own flush is over: count from here. */
+		trace_clear();
+		for (i = 0; i < NOISE_WRITERS; i++) {
+			w[i].n = &n;
+			w[i].id = i;
+			if (pthread_create(&writers[i], NULL, writer_fn, &w[i]))
+				ksft_exit_fail_perror("pthread_create");
+		}
+		for (i = 0; i < NOISE_WRITERS; i++)
+			pthread_join(writers[i], NULL);
+		trace_count(&c);
+		total.test_hit += c.test_hit;
+		total.test_miss += c.test_miss;
+		total.flushes += c.flushes;
+		faults += NOISE_PAGES;
+	}
+	STORE(n.stop, true);
+	pthread_join(zapper, NULL);
+	trace_off();
+	close(fd);
+	munmap(n.area, len);
+	munmap(n.zap_area, 64 * page_size);
+
+	ksft_print_msg("zap_noise: mode=%s copies=%lu zaps=%lu", mode ? "on" : "off",
+		       faults, n.zaps);
+	printf(" filter_hits=%lu filter_misses=%lu wp_flushes=%lu\n",
+	       total.test_hit, total.test_miss, total.flushes);
+	/*
+	 * Off: upstream's check, whatever the zaps cost is only reported.
+	 * On: zaps never mark, so the copies neither hit nor flush.
+	 */
+	ksft_test_result(!mode || (total.test_hit == 0 && total.flushes == 0 &&
+				   total.test_miss >= faults),
+			 "zap_noise\n");
+}
+
+/* --- marks_* ------------------------------------------------------------- */
+
+/*
+ * Four page tables' worth (8 MiB) split in two VMAs at 3 MiB; pages
+ * populated on both sides of the 2 MiB (page-table) boundary and of the
+ * VMA boundary.  Returns the buckets of the populated pages.
+ */
+static const long populated[] = {
+	509, 510, 511, 512, 513,	/* around the first page-table boundary */
+	765, 767, 768, 770,		/* around the VMA boundary at 3 MiB */
+	1030,				/* in the third page table */
+};
+
+static char *marks_area(size_t *len, unsigned long *expect)
+{
+	char *a;
+	size_t i;
+
+	*len = 8UL << 20;
+	a = map_aligned(*len);
+	/* A second VMA from 3 MiB on, with other flags. */
+	if (madvise(a + (3UL << 20), *len - (3UL << 20), MADV_DONTFORK))
+		ksft_exit_fail_perror("madvise(MADV_DONTFORK)");
+	*expect = 0;
+	for (i = 0; i < ARRAY_SIZE(populated); i++) {
+		a[populated[i] * page_size] = 1;
+		*expect |= 1UL << (((unsigned long)a / page_size + populated[i]) % BUCKETS);
+	}
+	return a;
+}
+
+static void check_marks(const char *name, unsigned long expect)
+{
+	struct trace_counts c;
+
+	trace_count(&c);
+	trace_off();
+	ksft_print_msg("%s: %lu marks, bits %#lx, expected %#lx\n", name,
+		       c.marks, c.mark_bits, expect);
+	/* One mark per (VMA, page table) with a changed PTE: 4 here. */
+	ksft_test_result(c.mark_bits == expect && c.marks == 4,
+			 "%s: the marked buckets are those of the changed PTEs\n",
+			 name);
+}
+
+static void test_marks_mprotect(void)
+{
+	char filter[64];
+	unsigned long expect;
+	size_t len;
+	char *a = marks_area(&len, &expect);
+
+	snprintf(filter, sizeof(filter), "common_pid == %d", (int)gettid());
+	trace_setup("tpf_mark", filter);
+	trace_clear();
+	if (mprotect(a, len, PROT_READ))
+		ksft_exit_fail_perror("mprotect");
+	check_marks("marks_mprotect", expect);
+	munmap(a, len);
+}
+
+static void test_marks_uffd_wp(void)
+{
+	char filter[64];
+	unsigned long expect;
+	size_t len;
+	char *a;
+	int fd = uffd_open_wp(false);
+
+	if (fd < 0) {
+		ksft_test_result_skip("marks_uffd_wp: no uffd-wp\n");
+		return;
+	}
+	a = marks_area(&len, &expect);
+	uffd_register_wp(fd, a, len);
+	snprintf(filter, sizeof(filter), "common_pid == %d", (int)gettid());
+	trace_setup("tpf_mark", filter);
+	trace_clear();
+	uffd_wp(fd, a, len, true);
+	check_marks("marks_uffd_wp", expect);
+	close(fd);
+	munmap(a, len);
+}
+
+int main(void)
+{
+	int mode;
+
+	page_size = getpagesize();
+	ksft_print_header();
+	if (geteuid())
+		ksft_exit_skip("needs root\n");
+	mode = read_mode();
+	if (mode < 0)
+		ksft_exit_skip("no " MODE_FILE ": CONFIG_TLB_PENDING_FILTER=n?\n");
+	if (access(EVENTS "/enable", W_OK))
+		ksft_exit_skip("no tracefs events at " EVENTS "\n");
+	if (write_file(TRACEFS "/buffer_size_kb", "8192"))
+		ksft_exit_fail_msg("cannot size the trace buffer\n");
+	trace_off();
+
+	ksft_set_plan(3);
+	ksft_print_msg("vm.tlb_pending_filter=%d\n", mode);
+	test_zap_noise(mode);
+	test_marks_mprotect();
+	test_marks_uffd_wp();
+	trace_off();
+	ksft_finished();
+}

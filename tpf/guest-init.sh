@@ -1,0 +1,67 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the test guest.  Runs every line "name|command" of /tests.list
+# in each mode of vm.tlb_pending_filter (TPF_MODES, default "0 1"), between
+# TPF-BEGIN and TPF-END markers that tpf/guest-parse.py reads, then reboots
+# (QEMU runs with -no-reboot, so it exits).
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+# Selftests that need hugetlb pages get a few; the rest skip those cases.
+echo 64 > /proc/sys/vm/nr_hugepages 2>/dev/null
+
+modes=${TPF_MODES:-0 1}
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	tpf_modes=*) modes=$(echo "${arg#tpf_modes=}" | tr , ' ') ;;
+	esac
+done
+
+echo "TPF-GUEST-UP cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
+
+# The switch itself: root-only, 0 and 1 only, nothing else changes it.
+sysctl_check() {
+	f=/proc/sys/vm/tlb_pending_filter
+	[ -f $f ] || { echo "no $f"; return 1; }
+	ls -l $f | grep -q '^-rw-r--r--' || { echo "$f is not 0644"; return 1; }
+	before=$(cat $f)
+	for bad in 2 -1 on x; do
+		if echo $bad > $f 2>/dev/null; then
+			echo "writing '$bad' to $f succeeded"
+			return 1
+		fi
+		[ "$(cat $f)" = "$before" ] || { echo "'$bad' changed the mode"; return 1; }
+	done
+	echo 0 > $f && [ "$(cat $f)" = 0 ] || { echo "cannot set 0"; return 1; }
+	echo 1 > $f && [ "$(cat $f)" = 1 ] || { echo "cannot set 1"; return 1; }
+	echo "$before" > $f
+	echo "sysctl ok"
+}
+echo "TPF-BEGIN - sysctl"
+sysctl_check
+echo "TPF-END - sysctl rc=$?"
+
+cd /tests
+for mode in $modes; do
+	echo $mode > /proc/sys/vm/tlb_pending_filter
+	while IFS='|' read -r name cmd; do
+		[ -n "$name" ] || continue
+		echo "TPF-BEGIN $mode $name"
+		start=$(cut -d' ' -f1 /proc/uptime)
+		timeout -s KILL ${TPF_TEST_TIMEOUT:-900} sh -c "$cmd" < /dev/null 2>&1
+		rc=$?
+		end=$(cut -d' ' -f1 /proc/uptime)
+		echo "TPF-END $mode $name rc=$rc start=$start end=$end"
+	done < /tests.list
+done
+
+echo TPF-DONE
+sync
+reboot -f

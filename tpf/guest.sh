@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The x86_64 guest: a kernel built from the overlaid tree with
+# tpf/configs/guest.config, a busybox initramfs holding statically built
+# mm selftests and our own tests, and QEMU to run them.
+#
+#   guest.sh kernel          build (or reuse) the guest kernel
+#   guest.sh selftests       build the static test binaries
+#   guest.sh run LIST LOG    boot with LIST (lines "name|command") run in
+#                            each mode of vm.tlb_pending_filter; the serial
+#                            console goes to LOG
+#
+# Sourced by test.sh and bench.sh for the same functions.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$REPO/tpf/lib.sh"
+
+GUEST_BUILD=$BUILD/guest-x86_64
+GUEST_BIN=$BUILD/guest-bin
+GUEST_SMP=${GUEST_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
+GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
+GUEST_PACKAGES=("busybox /bin/busybox" "cpio cpio" "gzip gzip")
+SELFTESTS="uffd-unit-tests uffd-stress pagemap_ioctl soft-dirty mkdirty cow ksm_functional_tests"
+
+guest_kernel() {
+	local frag=$REPO/tpf/configs/guest.config opt
+
+	mkdir -p "$GUEST_BUILD"
+	step "configuring the guest kernel in $GUEST_BUILD"
+	make -s -C "$SRC" O="$GUEST_BUILD" ARCH=x86_64 allnoconfig
+	(cd "$GUEST_BUILD" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$GUEST_BUILD" \
+		"$GUEST_BUILD/.config" "$frag" > "$GUEST_BUILD/merge.log")
+	make -s -C "$SRC" O="$GUEST_BUILD" ARCH=x86_64 olddefconfig
+	while read -r opt; do
+		case "$opt" in
+		CONFIG_*=*) ;;
+		*) continue ;;
+		esac
+		grep -qx "$opt" "$GUEST_BUILD/.config" ||
+			die "guest config: $opt did not stick (dependencies?), see $frag"
+	done < "$frag"
+	step "building the guest kernel ($JOBS jobs)"
+	make -s -C "$SRC" O="$GUEST_BUILD" ARCH=x86_64 -j"$JOBS" bzImage
+}
+
+guest_selftests() {
+	local out=$GUEST_BIN t targets=()
+
+	mkdir -p "$out" "$BUILD/hdr"
+	step "installing uapi headers"
+	make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers
+	for t in $SELFTESTS tlb_pending_filter; do
+		targets+=("$out/$t")
+	done
+	step "building static selftests into $out"
+	make -s -C "$SRC/tools/testing/selftests/mm" OUTPUT="$out" \
+		KHDR_INCLUDES="-isystem $BUILD/hdr/usr/include" \
+		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}"
+}
+
+# guest_run LIST LOG [KERNEL_ARGS]
+guest_run() {
+	local list=$1 log=$2 args=${3:-} root rc
+
+	root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
+	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
+	cp /bin/busybox "$root/bin/busybox"
+	cp "$GUEST_BIN"/* "$root/tests/"
+	cp "$list" "$root/tests.list"
+	cp "$REPO/tpf/guest-init.sh" "$root/init"
+	chmod +x "$root/init"
+	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$BUILD/initramfs.cpio.gz"
+	rm -rf "$root"
+
+	step "booting the guest: $GUEST_SMP vCPUs, TCG, log $log (timeout ${GUEST_TIMEOUT}s)"
+	rc=0
+	timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
+		-accel tcg,thread=multi -smp "$GUEST_SMP" -m 2048 \
+		-bios qboot.rom -nodefaults -nographic -no-reboot -serial stdio \
+		-kernel "$GUEST_BUILD/arch/x86/boot/bzImage" \
+		-initrd "$BUILD/initramfs.cpio.gz" \
+		-append "console=ttyS0 panic=-1 oops=panic quiet $args" \
+		< /dev/null > "$log" 2>&1 || rc=$?
+	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+		echo "guest: timed out after ${GUEST_TIMEOUT}s (log $log)" >&2
+		return 1
+	fi
+	grep -q '^TPF-DONE' "$log" || {
+		echo "guest: did not finish (qemu exit $rc); last lines of $log:" >&2
+		tail -n 20 "$log" >&2
+		return 1
+	}
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -euo pipefail
+	need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" "${GUEST_PACKAGES[@]}"
+	case "${1:-}" in
+	kernel) guest_kernel ;;
+	selftests) guest_selftests ;;
+	run) guest_run "$2" "$3" "${4:-}" ;;
+	*) die "usage: guest.sh kernel|selftests|run LIST LOG" ;;
+	esac
+fi

@@ -45,7 +45,7 @@ version=$(sed -n 's/^VERSION = //p' "$target/Makefile" | head -n 1)
 patchlevel=$(sed -n 's/^PATCHLEVEL = //p' "$target/Makefile" | head -n 1)
 sublevel=$(sed -n 's/^SUBLEVEL = //p' "$target/Makefile" | head -n 1)
 if [ "$version" != "$WANT_VERSION" ] || [ "$patchlevel" != "$WANT_PATCHLEVEL" ]; then
-	die "$target is Linux ${version:-?}.${patchlevel:-?}.${sublevel:-?}; the overlay targets $WANT_VERSION.$WANT_PATCHLEVEL (Debian linux-source-$WANT_VERSION.$WANT_PATCHLEVEL)"
+	die "$target is Linux ${version:-?}.${patchlevel:-?}.${sublevel:-?}; the overlay targets $WANT_VERSION.$WANT_PATCHLEVEL: set KSRC to a $WANT_VERSION.$WANT_PATCHLEVEL tree, or unset it to use linux-source-$WANT_VERSION.$WANT_PATCHLEVEL"
 fi
 kver="$version.$patchlevel.$sublevel"
 
@@ -122,6 +122,12 @@ done
 rm -rf "${stage:?}"/*
 
 # --- Every diff applies: now write TARGET --------------------------------
+if [ -e "$state/in-progress" ]; then
+	# Copies the interrupted run had not yet renamed into place.
+	for path in "${outputs[@]}"; do
+		rm -f "$target/$path.tpf-tmp"
+	done
+fi
 touch "$state/in-progress"
 changed=0
 

@@ -39,11 +39,41 @@ summary() {
 LOGS=$CACHE/logs
 mkdir -p "$LOGS"
 
-need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" || exit 1
+# checks NAME CMD...: count the "ok:" and "FAILED:" lines CMD prints.
+checks() {
+	local name=$1 out line n=0
+	shift
+
+	out=$("$@" 2>&1)
+	local status=$?
+	while IFS= read -r line; do
+		case "$line" in
+		ok:*) pass "${line#ok: }"; n=$((n + 1)) ;;
+		FAILED:*) fail "${line#FAILED: }"; n=$((n + 1)) ;;
+		*) echo "$line" ;;
+		esac
+	done <<< "$out"
+	if [ "$status" -ne 0 ] && ! grep -q '^FAILED:' <<< "$out"; then
+		fail "$name: exit $status"
+	elif [ $n -eq 0 ]; then
+		fail "$name: no result"
+	fi
+}
+
+need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" \
+	"spin spin" "setpriv util-linux" || exit 1
 ( ensure_source ) || {
 	fail "kernel source and overlay"
 	summary
 }
+
+# --- The protocol model and the tooling's handling of bad input ----------
+step "model checking tpf/model/tlb_pending_filter.pml with spin"
+checks model "$REPO/tpf/model/check.sh" "$CACHE/model"
+if [ -z "${KSRC:-}" ]; then
+	step "tooling tests"
+	checks tooling "$REPO/tpf/tests/tooling.sh" "$PRISTINE" "$CACHE/tooling-test"
+fi
 
 # --- KUnit under QEMU ----------------------------------------------------
 # kunit_run ARCH QEMU_ARGS... : runs the suite, counts its cases.

@@ -18,9 +18,11 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo 64 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
 modes=${TPF_MODES:-0 1}
+sysctl_test=1
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	tpf_modes=*) modes=$(echo "${arg#tpf_modes=}" | tr , ' ') ;;
+	tpf_no_sysctl_test) sysctl_test= ;;
 	esac
 done
 
@@ -44,13 +46,18 @@ sysctl_check() {
 	echo "$before" > $f
 	echo "sysctl ok"
 }
-echo "TPF-BEGIN - sysctl"
-sysctl_check
-echo "TPF-END - sysctl rc=$?"
+if [ -n "$sysctl_test" ]; then
+	echo "TPF-BEGIN - sysctl"
+	sysctl_check
+	echo "TPF-END - sysctl rc=$?"
+fi
 
 cd /tests
 for mode in $modes; do
-	echo $mode > /proc/sys/vm/tlb_pending_filter
+	# Modes other than 0 and 1 name runs on a kernel without the switch.
+	case $mode in
+	0 | 1) echo $mode > /proc/sys/vm/tlb_pending_filter ;;
+	esac
 	while IFS='|' read -r name cmd; do
 		[ -n "$name" ] || continue
 		echo "TPF-BEGIN $mode $name"

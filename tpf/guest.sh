@@ -23,25 +23,28 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
 GUEST_PACKAGES=("busybox /bin/busybox" "cpio cpio" "gzip gzip")
 SELFTESTS="uffd-unit-tests uffd-stress pagemap_ioctl soft-dirty mkdirty cow ksm_functional_tests"
 
+# guest_kernel [OUT [FRAGMENT...]]: allnoconfig + guest.config + FRAGMENTs.
 guest_kernel() {
-	local frag=$REPO/tpf/configs/guest.config opt
+	local out=${1:-$GUEST_BUILD} frag opt
+	local frags=("$REPO/tpf/configs/guest.config" "${@:2}")
 
-	mkdir -p "$GUEST_BUILD"
-	step "configuring the guest kernel in $GUEST_BUILD"
-	make -s -C "$SRC" O="$GUEST_BUILD" ARCH=x86_64 allnoconfig
-	(cd "$GUEST_BUILD" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$GUEST_BUILD" \
-		"$GUEST_BUILD/.config" "$frag" > "$GUEST_BUILD/merge.log")
-	make -s -C "$SRC" O="$GUEST_BUILD" ARCH=x86_64 olddefconfig
+	mkdir -p "$out"
+	step "configuring the guest kernel in $out"
+	make -s -C "$SRC" O="$out" ARCH=x86_64 allnoconfig
+	(cd "$out" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "${frags[@]}" > "$out/merge.log")
+	make -s -C "$SRC" O="$out" ARCH=x86_64 olddefconfig
+	# The last fragment that sets an option wins, as in merge_config.sh.
+	for frag in "${frags[@]}"; do
+		grep -hE '^(CONFIG_[A-Z0-9_]+=.*|# CONFIG_[A-Z0-9_]+ is not set)$' "$frag"
+	done | awk '{ key = ($1 == "#") ? $2 : substr($0, 1, index($0, "=") - 1);
+		      last[key] = $0 } END { for (k in last) print last[k] }' |
 	while read -r opt; do
-		case "$opt" in
-		CONFIG_*=*) ;;
-		*) continue ;;
-		esac
-		grep -qx "$opt" "$GUEST_BUILD/.config" ||
-			die "guest config: $opt did not stick (dependencies?), see $frag"
-	done < "$frag"
-	step "building the guest kernel ($JOBS jobs)"
-	make -s -C "$SRC" O="$GUEST_BUILD" ARCH=x86_64 -j"$JOBS" bzImage
+		grep -qx "$opt" "$out/.config" ||
+			die "guest config: '$opt' did not stick (dependencies?), see ${frags[*]}"
+	done
+	step "building the guest kernel in $out ($JOBS jobs)"
+	make -s -C "$SRC" O="$out" ARCH=x86_64 -j"$JOBS" bzImage
 }
 
 guest_selftests() {
@@ -59,14 +62,18 @@ guest_selftests() {
 		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}"
 }
 
-# guest_run LIST LOG [KERNEL_ARGS]
+# guest_run LIST LOG [KERNEL_ARGS [KERNEL_BUILD]]: GUEST_BIN goes to /tests,
+# GUEST_EXTRA_ROOT (if set) on top of the root.
 guest_run() {
-	local list=$1 log=$2 args=${3:-} root rc
+	local list=$1 log=$2 args=${3:-} kbuild=${4:-$GUEST_BUILD} root rc
 
 	root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
 	cp /bin/busybox "$root/bin/busybox"
-	cp "$GUEST_BIN"/* "$root/tests/"
+	cp -a "$GUEST_BIN"/. "$root/tests/"
+	if [ -n "${GUEST_EXTRA_ROOT:-}" ]; then
+		cp -a "$GUEST_EXTRA_ROOT"/. "$root/"
+	fi
 	cp "$list" "$root/tests.list"
 	cp "$REPO/tpf/guest-init.sh" "$root/init"
 	chmod +x "$root/init"
@@ -78,7 +85,7 @@ guest_run() {
 	timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg,thread=multi -smp "$GUEST_SMP" -m 2048 \
 		-bios qboot.rom -nodefaults -nographic -no-reboot -serial stdio \
-		-kernel "$GUEST_BUILD/arch/x86/boot/bzImage" \
+		-kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$BUILD/initramfs.cpio.gz" \
 		-append "console=ttyS0 panic=-1 oops=panic quiet $args" \
 		< /dev/null > "$log" 2>&1 || rc=$?

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Counting results for the Makefile.kunit test scripts: pass/fail, the
+# closing "N passed, N failed" line, and the KUnit runner.  Sourced after
+# tpf/lib.sh.
+
+passed=0
+failed=0
+failures=()
+
+pass() {
+	passed=$((passed + ${2:-1}))
+	echo "ok: $1"
+}
+
+fail() {
+	failed=$((failed + ${2:-1}))
+	failures+=("$1")
+	echo "FAILED: $1"
+}
+
+summary() {
+	local f
+
+	echo
+	for f in "${failures[@]}"; do
+		echo "failed: $f"
+	done
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+LOGS=$CACHE/logs
+mkdir -p "$LOGS"
+
+# checks NAME CMD...: count the "ok:" and "FAILED:" lines CMD prints.
+checks() {
+	local name=$1 out line n=0
+	shift
+
+	out=$("$@" 2>&1)
+	local status=$?
+	while IFS= read -r line; do
+		case "$line" in
+		ok:*) pass "${line#ok: }"; n=$((n + 1)) ;;
+		FAILED:*) fail "${line#FAILED: }"; n=$((n + 1)) ;;
+		*) echo "$line" ;;
+		esac
+	done <<< "$out"
+	if [ "$status" -ne 0 ] && ! grep -q '^FAILED:' <<< "$out"; then
+		fail "$name: exit $status"
+	elif [ $n -eq 0 ]; then
+		fail "$name: no result"
+	fi
+}
+
+# --- KUnit under QEMU ----------------------------------------------------
+# kunit_run NAME ARCH ARGS...: run the suite with kunit.py, count its cases.
+# NAME names the build directory and logs; ARGS go to kunit.py (QEMU
+# arguments, extra --kunitconfig files, --cross_compile).
+kunit_run() {
+	local name=$1 arch=$2 log json counts p f s min_cases=15
+	shift 2
+	log=$LOGS/kunit-$name.log
+	json=$LOGS/kunit-$name.json
+	rm -f "$json"
+	mkdir -p "$BUILD"
+	step "KUnit $name ($arch) under QEMU, log: $log"
+	(cd "$SRC" && python3 tools/testing/kunit/kunit.py run \
+		--arch="$arch" --build_dir="$BUILD/kunit-$name" \
+		--kunitconfig="$REPO/tpf/configs/kunit.config" \
+		--jobs="$JOBS" --timeout=1800 --json="$json" "$@") > "$log" 2>&1
+	local rc=$?
+	grep -E '^\[[0-9:]+\] (=|\[|Testing complete|Elapsed|Ran )' "$log" | tail -n 40
+
+	if [ ! -s "$json" ] || ! counts=$(python3 "$REPO/tpf/kunit-count.py" "$json" tlb_pending_filter); then
+		tail -n 30 "$log"
+		fail "kunit $name: no results for suite tlb_pending_filter (kunit.py exit $rc, log $log)"
+		return
+	fi
+	read -r p f s <<< "$counts"
+	[ "$p" -gt 0 ] && pass "kunit $name: tlb_pending_filter cases" "$p"
+	[ "$f" -gt 0 ] && fail "kunit $name: $f tlb_pending_filter cases (see $log)" "$f"
+	[ "$s" -gt 0 ] && echo "skipped: kunit $name: $s tlb_pending_filter cases"
+	if [ $((p + f + s)) -lt $min_cases ]; then
+		fail "kunit $name: only $((p + f + s)) tlb_pending_filter cases ran, expected >= $min_cases"
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		fail "kunit $name: kunit.py exited $rc (log $log)"
+	fi
+}
+
+
+# vCPUs: as many as host CPUs, 2 to 4.  More vCPUs than host CPUs turns
+# every contended spin loop into a wait for the host to reschedule the
+# lock holder's vCPU thread (the suite's stress took 240 s at -smp 4 on
+# 2 host cores, 8 s at -smp 2).
+KUNIT_SMP=${KUNIT_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
+KUNIT_QEMU=(--qemu_args=-smp --qemu_args="$KUNIT_SMP")

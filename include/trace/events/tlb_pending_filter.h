@@ -5,9 +5,8 @@
 #if !defined(_TRACE_TLB_PENDING_FILTER_H) || defined(TRACE_HEADER_MULTI_READ)
 #define _TRACE_TLB_PENDING_FILTER_H
 
+#include <linux/mm_types.h>
 #include <linux/tracepoint.h>
-
-struct mm_struct;
 
 /* A deferrer publishes the buckets of one page table (atomic: an RMW). */
 TRACE_EVENT(tpf_mark,
@@ -23,17 +22,24 @@ TRACE_EVENT(tpf_mark,
 		      __entry->mm, __entry->bits, __entry->atomic)
 );
 
-/* do_wp_page() tests the filter before copying (mode on). */
+/*
+ * do_wp_page() tests the filter before copying (mode on).  The buckets set
+ * at that moment give the false-positive rate to expect.
+ */
 TRACE_EVENT(tpf_test,
 	    TP_PROTO(struct mm_struct *mm, unsigned long addr, bool hit),
 	    TP_ARGS(mm, addr, hit),
 	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
 			     __field(unsigned long, addr)
+			     __field(unsigned long, buckets)
 			     __field(bool, hit)),
 	    TP_fast_assign(__entry->mm = mm;
 			   __entry->addr = addr;
+			   __entry->buckets =
+				atomic_long_read(&mm->tlb_pending_filter.buckets);
 			   __entry->hit = hit;),
-	    TP_printk("mm=%p addr=%#lx %s", __entry->mm, __entry->addr,
+	    TP_printk("mm=%p addr=%#lx buckets=%#lx %s", __entry->mm,
+		      __entry->addr, __entry->buckets,
 		      __entry->hit ? "hit" : "miss")
 );
 

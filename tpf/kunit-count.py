@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Count the cases of one suite in kunit.py's --json output.
+"""Count the cases of a family of suites in kunit.py's --json output.
 
-Prints "PASSED FAILED SKIPPED" for the leaf cases under the suite (a
+The family of SUITE is SUITE itself and every suite named SUITE_*.
+Prints "PASSED FAILED SKIPPED" for the leaf cases under them (a
 parameterised case counts once per parameter) and one line per failed or
-crashed case on stderr.  Exits 1 if the suite is absent from the results.
+crashed case on stderr.  Exits 1 if SUITE itself is absent.
 """
 
 import json
@@ -28,26 +29,27 @@ def walk(group, path, counts, failures):
         walk(sub, path, counts, failures)
 
 
-def find(group, suite):
-    if group.get('name') == suite:
-        return group
+def find(group, suite, found):
+    name = group.get('name', '')
+    if name == suite or name.startswith(suite + '_'):
+        found.append(group)
+        return found
     for sub in group.get('sub_groups', []):
-        found = find(sub, suite)
-        if found:
-            return found
-    return None
+        find(sub, suite, found)
+    return found
 
 
 def main():
     path, suite = sys.argv[1], sys.argv[2]
     with open(path, encoding='utf-8') as f:
         root = json.load(f)
-    group = find(root, suite)
-    if group is None:
+    groups = find(root, suite, [])
+    if not any(g.get('name') == suite for g in groups):
         print(f'{path}: no results for suite {suite}', file=sys.stderr)
         return 1
     counts, failures = [0, 0, 0], []
-    walk(group, [], counts, failures)
+    for group in groups:
+        walk(group, [], counts, failures)
     for line in failures:
         print(f'FAILED: {line}', file=sys.stderr)
     print(*counts)

@@ -17,12 +17,18 @@
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/mman.h>
+#include <linux/pgtable.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/tlb_pending_filter.h>
+#include <linux/uaccess.h>
+#include <linux/userfaultfd_k.h>
+#include <asm/tlb.h>
+#include <trace/events/tlb_pending_filter.h>
 
 /* A user-looking address whose page is bucket 0. */
 #define TPF_BASE	(0x7f0000000000UL & ~(SZ_2M - 1))
@@ -746,7 +752,294 @@ static struct kunit_suite tlb_pending_filter_test_suite = {
 	.test_cases = tlb_pending_filter_test_cases,
 };
 
-kunit_test_suite(tlb_pending_filter_test_suite);
+/*
+ * --- do_wp_page() ---------------------------------------------------------
+ *
+ * The fault side, end to end: the test thread gets an mm of its own
+ * (kunit_vm_mmap()), write-faults on its pages through copy_to_user(), and
+ * counts do_wp_page()'s decisions with probes on the filter's tracepoints
+ * while it holds an mmu_gather open, the deferrer whose flush is pending.
+ * The VMA is flagged VM_UFFD_WP by hand (userfaultfd_wp() is what gates the
+ * check); its PTEs never carry the uffd-wp bit, so no fault is ever handed
+ * to a userfaultfd.
+ */
+
+struct tpf_wp {
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	bool saved_mode;
+	atomic_t flushes;	/* wp_flush: do_wp_page() flushed */
+	atomic_t hits;		/* tpf_test: the filter said "flush" */
+	atomic_t misses;	/* tpf_test: the filter said "no flush" */
+};
+
+static void tpf_wp_flush_probe(void *data, struct mm_struct *mm,
+			       unsigned long addr, bool filter)
+{
+	struct tpf_wp *wp = data;
+
+	if (mm == wp->mm)
+		atomic_inc(&wp->flushes);
+}
+
+static void tpf_wp_test_probe(void *data, struct mm_struct *mm,
+			      unsigned long addr, bool hit)
+{
+	struct tpf_wp *wp = data;
+
+	if (mm == wp->mm)
+		atomic_inc(hit ? &wp->hits : &wp->misses);
+}
+
+static void tpf_wp_set_mode(bool on)
+{
+	if (on)
+		static_branch_enable(&tlb_pending_filter_key);
+	else
+		static_branch_disable(&tlb_pending_filter_key);
+}
+
+/* @pages private anonymous pages in a VM_UFFD_WP VMA, none faulted in yet. */
+static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
+				   bool mode)
+{
+	struct tpf_wp *wp;
+
+	if (!IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ||
+	    !IS_ENABLED(CONFIG_USERFAULTFD) || !IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "needs USERFAULTFD with uffd-wp, and TRACEPOINTS");
+
+	wp = kunit_kzalloc(test, sizeof(*wp), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, wp);
+	wp->addr = kunit_vm_mmap(test, NULL, 0, pages * PAGE_SIZE,
+				 PROT_READ | PROT_WRITE,
+				 MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !wp->addr || IS_ERR_VALUE(wp->addr),
+			       "kunit_vm_mmap: %#lx", wp->addr);
+	wp->mm = current->mm;
+
+	mmap_write_lock(wp->mm);
+	wp->vma = vma_lookup(wp->mm, wp->addr);
+	if (wp->vma)
+		vm_flags_set(wp->vma, VM_UFFD_WP);
+	mmap_write_unlock(wp->mm);
+	KUNIT_ASSERT_NOT_NULL(test, wp->vma);
+
+	KUNIT_ASSERT_EQ(test, register_trace_wp_flush(tpf_wp_flush_probe, wp), 0);
+	KUNIT_ASSERT_EQ(test, register_trace_tpf_test(tpf_wp_test_probe, wp), 0);
+	wp->saved_mode = tlb_pending_filter_enabled();
+	tpf_wp_set_mode(mode);
+	return wp;
+}
+
+/* Undo tpf_wp_setup(); the mm goes away with the test thread. */
+static void tpf_wp_teardown(struct tpf_wp *wp)
+{
+	tpf_wp_set_mode(wp->saved_mode);
+	unregister_trace_tpf_test(tpf_wp_test_probe, wp);
+	unregister_trace_wp_flush(tpf_wp_flush_probe, wp);
+	tracepoint_synchronize_unregister();
+	mmap_write_lock(wp->mm);
+	vm_flags_clear(wp->vma, VM_UFFD_WP);
+	mmap_write_unlock(wp->mm);
+}
+
+static unsigned long tpf_wp_page(struct tpf_wp *wp, unsigned long n)
+{
+	return wp->addr + n * PAGE_SIZE;
+}
+
+/* A read fault maps the zero page: the next write fault copies. */
+static int tpf_wp_read(unsigned long addr)
+{
+	char c;
+
+	return get_user(c, (char __user *)addr);
+}
+
+static int tpf_wp_write(unsigned long addr)
+{
+	char c = 1;
+
+	return copy_to_user((void __user *)addr, &c, 1) ? -EFAULT : 0;
+}
+
+/*
+ * What change_pte_range() does for a PTE whose flush it defers: under the
+ * page-table lock of @addr, publish its bucket for @tlb.
+ */
+static void tpf_wp_mark(struct kunit *test, struct tpf_wp *wp,
+			struct mmu_gather *tlb, unsigned long addr)
+{
+	unsigned long bits = 0;
+	spinlock_t *ptl;	/* the lock of @addr's page table */
+	pte_t *pte;
+
+	mmap_read_lock(wp->mm);
+	pte = get_locked_pte(wp->mm, addr, &ptl);
+	if (pte) {
+		tlb_pending_filter_accumulate(&bits, addr);
+		tlb_mark_deferred(tlb, bits);
+		pte_unmap_unlock(pte, ptl);
+	}
+	mmap_read_unlock(wp->mm);
+	KUNIT_EXPECT_NOT_NULL(test, pte);
+}
+
+static bool tpf_wp_pte_writable(struct tpf_wp *wp, unsigned long addr)
+{
+	bool writable = false;
+	spinlock_t *ptl;	/* the lock of @addr's page table */
+	pte_t *pte;
+
+	mmap_read_lock(wp->mm);
+	pte = get_locked_pte(wp->mm, addr, &ptl);
+	if (pte) {
+		writable = pte_write(ptep_get(pte));
+		pte_unmap_unlock(pte, ptl);
+	}
+	mmap_read_unlock(wp->mm);
+	return writable;
+}
+
+/* The deferred flush of the faulting address is pending: flush, then copy. */
+static void tpf_wp_copy_flushes_while_own_flush_pending(struct kunit *test)
+{
+	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
+					 true);
+	unsigned long addr = tpf_wp_page(wp, 3);
+	struct mmu_gather tlb;
+
+	KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
+	tlb_gather_mmu(&tlb, wp->mm);
+	tpf_wp_mark(test, wp, &tlb, addr);
+	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+	tlb_finish_mmu(&tlb);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 1);
+	tpf_wp_teardown(wp);
+}
+
+/*
+ * Once the deferrer has flushed and left, the same bucket no longer
+ * flushes: page 3 + BUCKETS aliases page 3.
+ */
+static void tpf_wp_copy_does_not_flush_after_deferrer_left(struct kunit *test)
+{
+	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
+					 true);
+	unsigned long addr = tpf_wp_page(wp, 3);
+	unsigned long alias = tpf_wp_page(wp, 3 + TLB_PENDING_FILTER_BUCKETS);
+	struct mmu_gather tlb;
+
+	KUNIT_EXPECT_EQ(test, tpf_wp_read(alias), 0);
+	tlb_gather_mmu(&tlb, wp->mm);
+	tpf_wp_mark(test, wp, &tlb, addr);
+	tlb_finish_mmu(&tlb);
+	KUNIT_EXPECT_EQ(test, tpf_wp_write(alias), 0);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
+	tpf_wp_teardown(wp);
+}
+
+/*
+ * A flush is pending in the mm (mm_tlb_flush_pending()), but for another
+ * bucket: the filter lets the copy go without a flush, upstream's check
+ * flushes.
+ */
+static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
+{
+	static const bool modes[] = { true, false };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct tpf_wp *wp = tpf_wp_setup(test, 8, modes[i]);
+		unsigned long addr = tpf_wp_page(wp, 1);
+		struct mmu_gather tlb;
+
+		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
+		tlb_gather_mmu(&tlb, wp->mm);
+		tpf_wp_mark(test, wp, &tlb, tpf_wp_page(wp, 2));
+		KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(wp->mm));
+		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+		tlb_finish_mmu(&tlb);
+
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes),
+				    modes[i] ? 0 : 1, "mode %d", modes[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->misses),
+				    modes[i] ? 1 : 0, "mode %d", modes[i]);
+		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
+		tpf_wp_teardown(wp);
+	}
+}
+
+/*
+ * change_protection() write-protects an exclusive anonymous page and marks
+ * it; a write fault before the gather's flush reuses the page.  The filter
+ * does not flush for a reuse (a stale writable entry points at the very
+ * page being made writable); upstream's check does.
+ */
+static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
+{
+	static const bool modes[] = { true, false };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		struct tpf_wp *wp = tpf_wp_setup(test, 8, modes[i]);
+		unsigned long addr = tpf_wp_page(wp, 5);
+		struct mmu_gather tlb;
+		long changed;
+
+		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+		mmap_write_lock(wp->mm);
+		tlb_gather_mmu(&tlb, wp->mm);
+		/* vm_page_prot of a private mapping is read-only. */
+		changed = change_protection(&tlb, wp->vma, addr,
+					    addr + PAGE_SIZE, 0);
+		mmap_write_unlock(wp->mm);
+		KUNIT_EXPECT_EQ(test, changed, 1L);
+		KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(wp->mm, addr));
+		KUNIT_EXPECT_FALSE(test, tpf_wp_pte_writable(wp, addr));
+		/*
+		 * This CPU still holds the writable entry whose flush the
+		 * gather defers, and would write through it without a
+		 * fault: drop it here only, as on a CPU that never had it.
+		 */
+		flush_tlb_page(wp->vma, addr);
+		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+		/* do_wp_page() ran and reused the page. */
+		KUNIT_EXPECT_TRUE(test, tpf_wp_pte_writable(wp, addr));
+		tlb_finish_mmu(&tlb);
+		KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
+
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes),
+				    modes[i] ? 0 : 1, "mode %d", modes[i]);
+		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits) +
+				      atomic_read(&wp->misses), 0);
+		tpf_wp_teardown(wp);
+	}
+}
+
+static struct kunit_case tlb_pending_filter_wp_test_cases[] = {
+	KUNIT_CASE(tpf_wp_copy_flushes_while_own_flush_pending),
+	KUNIT_CASE(tpf_wp_copy_does_not_flush_after_deferrer_left),
+	KUNIT_CASE(tpf_wp_copy_mode_decides_for_other_bucket),
+	KUNIT_CASE(tpf_wp_reuse_never_flushes_with_filter),
+	{}
+};
+
+static struct kunit_suite tlb_pending_filter_wp_test_suite = {
+	.name = "tlb_pending_filter_wp",
+	.test_cases = tlb_pending_filter_wp_test_cases,
+};
+
+kunit_test_suites(&tlb_pending_filter_test_suite,
+		  &tlb_pending_filter_wp_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the TLB pending filter");
 MODULE_LICENSE("GPL");

@@ -20,7 +20,7 @@ GUEST_BUILD=$BUILD/guest-x86_64
 GUEST_BIN=$BUILD/guest-bin
 GUEST_SMP=${GUEST_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
-GUEST_PACKAGES=("busybox /bin/busybox" "cpio cpio" "gzip gzip")
+GUEST_PACKAGES=("/bin/busybox busybox-static" "cpio cpio" "gzip gzip")
 SELFTESTS="uffd-unit-tests uffd-stress pagemap_ioctl soft-dirty mkdirty cow ksm_functional_tests"
 
 # guest_kernel [OUT [FRAGMENT...]]: allnoconfig + guest.config + FRAGMENTs.
@@ -67,6 +67,11 @@ guest_selftests() {
 guest_run() {
 	local list=$1 log=$2 args=${3:-} kbuild=${4:-$GUEST_BUILD} root rc
 
+	# The initramfs has no libc: Debian's busybox package is dynamic.
+	if ldd /bin/busybox > /dev/null 2>&1; then
+		echo "error: /bin/busybox is dynamically linked; install the static one with: apt-get install -y busybox-static" >&2
+		return 1
+	fi
 	root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
 	cp /bin/busybox "$root/bin/busybox"

@@ -11,8 +11,13 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/tpf/lib.sh"
 . "$REPO/tpf/results.sh"
 
-need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" \
-	"spin spin" "setpriv util-linux" || exit 1
+# need_packages exits on failure: run it in a subshell so that the
+# closing "N passed, N failed" line is printed all the same.
+( need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" \
+	"spin spin" "setpriv util-linux" ) || {
+	fail "required packages"
+	summary
+}
 ( ensure_source ) || {
 	fail "kernel source and overlay"
 	summary
@@ -43,8 +48,9 @@ fi
 # --- The guest: mm selftests and our own, in both modes -----------------
 . "$REPO/tpf/guest.sh"
 if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
-	need_packages "${GUEST_PACKAGES[@]}"
-	if ! (set -e; guest_kernel; guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
+	if ! (need_packages "${GUEST_PACKAGES[@]}"); then
+		fail "guest packages"
+	elif ! (set -e; guest_kernel; guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
 		tail -n 30 "$LOGS/guest-build.log"
 		fail "guest kernel and selftests build (log $LOGS/guest-build.log)"
 	elif ! (guest_run "$REPO/tpf/guest-tests.list" "$LOGS/guest-x86_64.log"); then

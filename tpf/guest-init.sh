@@ -26,7 +26,8 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-echo "TPF-GUEST-UP cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
+cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
+echo "TPF-GUEST-UP cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r) clocksource=$cs"
 
 # The switch itself: root-only, 0 and 1 only, nothing else changes it.
 sysctl_check() {
@@ -69,6 +70,7 @@ for mode in $modes; do
 	done < /tests.list
 done
 
-echo TPF-DONE
+# The clocksource may have changed since boot (an unstable TSC).
+echo "TPF-DONE clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
 sync
 reboot -f

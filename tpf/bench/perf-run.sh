@@ -1,0 +1,39 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# In the benchmark guest: run one tpf-bench shape under perf stat, and
+# print the deltas of the CONFIG_DEBUG_TLBFLUSH vmstat counters.
+#
+# tlb:tlb_flush is counted once per reason (include/linux/mm_types.h,
+# enum tlb_flush_reason), each under its own filter; the output names
+# them tlb:tlb_flush/reason=N.
+#
+# perf-run SHAPE notrace counts page faults only: an enabled tracepoint
+# costs time in the paths that are being timed.
+shape=$1
+reasons="0 1 2 3 4"
+set --
+if [ "${2:-}" != notrace ]; then
+	for ev in tlb_pending_filter:wp_flush tlb_pending_filter:tpf_test \
+		  tlb_pending_filter:tpf_mark tlb_pending_filter:tpf_reset; do
+		# Events a kernel lacks (the filter off at build time) are left out.
+		[ -d "/sys/kernel/tracing/events/${ev%%:*}/${ev#*:}" ] || continue
+		set -- "$@" -e "$ev"
+	done
+	for r in $reasons; do
+		set -- "$@" -e tlb:tlb_flush --filter "reason == $r"
+	done
+fi
+set -- "$@" -e page-faults
+
+grep '^nr_tlb_' /proc/vmstat > /tmp/vm.before
+perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape"
+rc=$?
+grep '^nr_tlb_' /proc/vmstat > /tmp/vm.after
+grep -v -e '^#' -e '^$' /tmp/perf.out |
+	awk -F, -v reasons="$reasons" '
+		BEGIN { n = split(reasons, reason, " ") }
+		$3 == "tlb:tlb_flush" { $3 = $3 "/reason=" reason[++i] }
+		{ print "PERF " $1 "," $2 "," $3 }'
+paste -d' ' /tmp/vm.before /tmp/vm.after | awk '{ print "VMSTAT", $1, $4 - $2 }'
+exit $rc

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Workloads for the TLB pending filter benchmark (make -f Makefile.kunit
+ * bench).  Each shape drives one side of the filter and prints one JSON
+ * line with what it did and how long it took; flush and filter counts come
+ * from perf stat around it.  Usable on any kernel with userfaultfd-wp.
+ *
+ *   tpf-bench a   async uffd-wp writers (reuse faults) while another thread
+ *                 zaps unrelated memory, populated and already empty
+ *   tpf-bench b   copy-on-write faults after fork in a uffd-wp VMA while
+ *                 another thread write-protects scattered single pages
+ *   tpf-bench c   one UFFDIO_WRITEPROTECT of 256 MiB while writers fault
+ *                 inside it (reuse) and outside it (copies)
+ *   tpf-bench d   the deferral side alone: mprotect(PROT_READ) and
+ *                 UFFDIO_WRITEPROTECT of a populated 64 MiB range
+ *   tpf-bench e   copy faults in a uffd-wp VMA with nothing pending
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define ADD(x, v)	__atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
+
+static size_t psize;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "tpf-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static char *map(size_t len)
+{
+	size_t align = 2UL << 20;
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *a;
+
+	if (p == MAP_FAILED)
+		die("mmap");
+	a = (char *)(((unsigned long)p + align - 1) & ~(align - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + align - a);
+	/* 4 KiB PTEs throughout: THP would change what is measured. */
+	if (madvise(a, len, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	return a;
+}
+
+static void touch_write(char *a, size_t pages)
+{
+	size_t i;
+
+	for (i = 0; i < pages; i++)
+		a[i * psize] = 1;
+}
+
+static void touch_read(char *a, size_t pages)
+{
+	size_t i;
+
+	for (i = 0; i < pages; i++)
+		(void)__atomic_load_n(a + i * psize, __ATOMIC_RELAXED);
+}
+
+static int uffd_open(bool async)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		die("userfaultfd");
+	api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+	if (async)
+		api.features |= UFFD_FEATURE_WP_ASYNC;
+	if (ioctl(fd, UFFDIO_API, &api))
+		die("UFFDIO_API (async uffd-wp)");
+	return fd;
+}
+
+static void uffd_register(int fd, char *a, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)a, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+		die("UFFDIO_REGISTER");
+}
+
+static void uffd_wp(int fd, char *a, size_t len, bool on)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (unsigned long)a, .len = len },
+		.mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp))
+		die("UFFDIO_WRITEPROTECT");
+}
+
+/* Zaps of populated memory, then of the same range, now empty. */
+struct zapper {
+	pthread_t thread;
+	char *area;
+	size_t pages;
+	int *stop;
+	unsigned long zaps;
+};
+
+static void *zapper_fn(void *arg)
+{
+	struct zapper *z = arg;
+
+	while (!LOAD(*z->stop)) {
+		touch_write(z->area, z->pages);
+		madvise(z->area, z->pages * psize, MADV_DONTNEED);
+		madvise(z->area, z->pages * psize, MADV_DONTNEED);
+		z->zaps += 2;
+	}
+	return NULL;
+}
+
+/*
+ * Async uffd-wp writers: each round the main thread write-protects the
+ * whole area, then A_WRITERS threads each re-write their slice of it, one
+ * fault per page that reuses the page.
+ */
+#define A_WRITERS	3
+
+struct a_writer {
+	pthread_t thread;
+	char *area;
+	size_t pages, rounds;
+	pthread_barrier_t *go, *done;
+};
+
+static void *a_writer_fn(void *arg)
+{
+	struct a_writer *w = arg;
+	size_t r;
+
+	for (r = 0; r < w->rounds; r++) {
+		pthread_barrier_wait(w->go);
+		touch_write(w->area, w->pages);
+		pthread_barrier_wait(w->done);
+	}
+	return NULL;
+}
+
+static void shape_a(void)
+{
+	const size_t pages = 2048, rounds = 16, slice = pages / A_WRITERS;
+	size_t len = pages * psize, r, i;
+	struct a_writer w[A_WRITERS];
+	struct zapper z = { .pages = 64 };
+	pthread_barrier_t go, done;
+	int fd = uffd_open(true), stop = 0;
+	char *area = map(len);
+	double t0, t = 0;
+
+	z.area = map(z.pages * psize);
+	z.stop = &stop;
+	uffd_register(fd, area, len);
+	touch_write(area, pages);
+	if (pthread_barrier_init(&go, NULL, A_WRITERS + 1) ||
+	    pthread_barrier_init(&done, NULL, A_WRITERS + 1))
+		die("pthread_barrier_init");
+	for (i = 0; i < A_WRITERS; i++) {
+		w[i] = (struct a_writer){ .area = area + i * slice * psize,
+					  .pages = slice, .rounds = rounds,
+					  .go = &go, .done = &done };
+		if (pthread_create(&w[i].thread, NULL, a_writer_fn, &w[i]))
+			die("pthread_create");
+	}
+	if (pthread_create(&z.thread, NULL, zapper_fn, &z))
+		die("pthread_create");
+	for (r = 0; r < rounds; r++) {
+		uffd_wp(fd, area, len, true);
+		t0 = now();
+		pthread_barrier_wait(&go);
+		pthread_barrier_wait(&done);
+		t += now() - t0;
+	}
+	STORE(stop, 1);
+	pthread_join(z.thread, NULL);
+	for (i = 0; i < A_WRITERS; i++)
+		pthread_join(w[i].thread, NULL);
+	printf("{\"shape\": \"a\", \"writers\": %d, ", A_WRITERS);
+	printf("\"faults\": %zu, \"zaps\": %lu, \"round_us\": %.1f}\n",
+	       slice * A_WRITERS * rounds, z.zaps, t * 1e6 / rounds);
+}
+
+/* A thread that write-protects random single pages, one call each. */
+struct scatterer {
+	pthread_t thread;
+	int fd;
+	char *area;
+	size_t pages;
+	int *stop;
+	unsigned long wps;
+};
+
+static void *scatterer_fn(void *arg)
+{
+	struct scatterer *s = arg;
+	unsigned int seed = 1;
+
+	while (!LOAD(*s->stop)) {
+		char *p = s->area + (rand_r(&seed) % s->pages) * psize;
+
+		*p = 1;		/* writable again: async uffd-wp resolves */
+		uffd_wp(s->fd, p, psize, true);
+		s->wps++;
+	}
+	return NULL;
+}
+
+#define TRACEFS "/sys/kernel/tracing"
+
+static bool trace_write(const char *file, const char *val)
+{
+	char path[256];
+	int fd;
+	bool ok;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/*
+ * With the filter's tracepoint available, read back every test made for
+ * this process: hits, and the number of buckets set when each was made,
+ * whose mean / 64 is the false-positive rate a uniform hash predicts.
+ */
+static void filter_stats(unsigned long *tests, unsigned long *hits,
+			 double *mean_set)
+{
+	FILE *f = fopen(TRACEFS "/trace", "r");
+	unsigned long set = 0;
+	char line[512];
+
+	*tests = *hits = 0;
+	*mean_set = 0;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "tpf_test: ");
+		unsigned long buckets;
+
+		if (p)
+			p = strstr(p, "buckets=");
+		if (!p || sscanf(p, "buckets=%lx", &buckets) != 1)
+			continue;
+		(*tests)++;
+		*hits += !!strstr(p, " hit");
+		set += __builtin_popcountl(buckets);
+	}
+	fclose(f);
+	if (*tests)
+		*mean_set = (double)set / *tests;
+}
+
+static void shape_b(void)
+{
+	const size_t pages = 2048, spages = 1024, rounds = 8;
+	size_t len = pages * psize, slen = spages * psize, r;
+	struct scatterer s = { .pages = spages };
+	int fd = uffd_open(true), stop = 0;
+	char *area = map(len), filter[64];
+	unsigned long tests, hits;
+	double t0, t = 0, mean_set;
+	bool traced;
+
+	s.fd = uffd_open(true);
+	s.area = map(slen);
+	s.stop = &stop;
+	uffd_register(fd, area, len);
+	uffd_register(s.fd, s.area, slen);
+	touch_write(area, pages);
+	touch_write(s.area, spages);
+
+	snprintf(filter, sizeof(filter), "common_pid == %d", (int)gettid());
+	traced = trace_write("buffer_size_kb", "16384") &&
+		 trace_write("events/tlb_pending_filter/tpf_test/filter", filter) &&
+		 trace_write("events/tlb_pending_filter/tpf_test/enable", "1") &&
+		 trace_write("trace", "");
+
+	if (pthread_create(&s.thread, NULL, scatterer_fn, &s))
+		die("pthread_create");
+	for (r = 0; r < rounds; r++) {
+		pid_t child = fork();
+
+		if (child < 0)
+			die("fork");
+		if (!child) {
+			/* Keeps the parent's pages shared until killed. */
+			pause();
+			_exit(0);
+		}
+		/* Every write copies a page shared with the child. */
+		t0 = now();
+		touch_write(area, pages);
+		t += now() - t0;
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	STORE(stop, 1);
+	pthread_join(s.thread, NULL);
+
+	if (traced) {
+		trace_write("events/tlb_pending_filter/tpf_test/enable", "0");
+		filter_stats(&tests, &hits, &mean_set);
+		trace_write("events/tlb_pending_filter/tpf_test/filter", "0");
+	} else {
+		tests = 0;
+		hits = 0;
+		mean_set = 0;
+	}
+	printf("{\"shape\": \"b\", \"copies\": %zu, \"single_page_wps\": %lu, ",
+	       pages * rounds, s.wps);
+	printf("\"copy_ns\": %.1f, \"filter_tests\": %lu, \"filter_hits\": %lu, ",
+	       t * 1e9 / (pages * rounds), tests, hits);
+	printf("\"mean_set_buckets\": %.4f}\n", mean_set);
+}
+
+/*
+ * A writer for shape c: writes page after page of its area, wrapping
+ * around, and counts what it wrote so that the main thread knows it runs.
+ */
+struct c_writer {
+	pthread_t thread;
+	char *area;
+	size_t pages;
+	int *stop;
+	unsigned long written;
+};
+
+static void *c_writer_fn(void *arg)
+{
+	struct c_writer *w = arg;
+	size_t i = 0;
+
+	while (!LOAD(*w->stop)) {
+		w->area[i * psize] = 1;
+		ADD(w->written, 1);
+		if (++i == w->pages)
+			i = 0;
+	}
+	return NULL;
+}
+
+/* do_wp_page() events of shape c, told apart by address. */
+struct c_events {
+	unsigned long in_flush, out_flush, out_test, out_hit;
+};
+
+static void c_count(struct c_events *ev, char *in, size_t len, char *out,
+		    size_t olen)
+{
+	FILE *f = fopen(TRACEFS "/trace", "r");
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		bool flush = strstr(line, "wp_flush: "), test = strstr(line, "tpf_test: ");
+		char *p = strstr(line, "addr=");
+		unsigned long addr;
+		bool inside;
+
+		if ((!flush && !test) || !p || sscanf(p, "addr=%lx", &addr) != 1)
+			continue;
+		inside = addr >= (unsigned long)in && addr < (unsigned long)in + len;
+		if (!inside && (addr < (unsigned long)out || addr >= (unsigned long)out + olen))
+			continue;
+		if (inside) {
+			ev->in_flush += flush;
+		} else if (flush) {
+			ev->out_flush++;
+		} else {
+			ev->out_test++;
+			ev->out_hit += !!strstr(p, " hit");
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * One UFFDIO_WRITEPROTECT of 256 MiB while two writers fault: one inside
+ * the range (async uffd-wp: each write-protected page faults once and is
+ * reused), one outside it (zero-page PTEs: every write copies).  Both are
+ * seen running before the write-protect starts, and both have far more to
+ * do than the write-protect takes, so they fault throughout its window.
+ */
+static void shape_c(void)
+{
+	const size_t pages = (256UL << 20) / psize, ipages = 8192;
+	const size_t opages = (64UL << 20) / psize, rounds = 20;
+	size_t len = pages * psize, olen = opages * psize, r;
+	struct c_writer in, out;
+	struct c_events ev = { 0 };
+	int fd = uffd_open(true), stop;
+	char *area = map(len), *outside = map(olen), filter[160];
+	double t0, t = 0;
+	bool traced;
+
+	uffd_register(fd, area, len);
+	uffd_register(fd, outside, olen);
+	touch_write(area, pages);
+
+	snprintf(filter, sizeof(filter),
+		 "(addr >= %#lx && addr < %#lx) || (addr >= %#lx && addr < %#lx)",
+		 (unsigned long)area, (unsigned long)area + len,
+		 (unsigned long)outside, (unsigned long)outside + olen);
+	traced = trace_write("buffer_size_kb", "16384") &&
+		 trace_write("events/tlb_pending_filter/wp_flush/filter", filter) &&
+		 trace_write("events/tlb_pending_filter/wp_flush/enable", "1") &&
+		 (!access(TRACEFS "/events/tlb_pending_filter/tpf_test", F_OK) ?
+		  trace_write("events/tlb_pending_filter/tpf_test/filter", filter) &&
+		  trace_write("events/tlb_pending_filter/tpf_test/enable", "1") : true) &&
+		 trace_write("trace", "");
+
+	for (r = 0; r < rounds; r++) {
+		madvise(outside, olen, MADV_DONTNEED);
+		touch_read(outside, opages);
+		stop = 0;
+		in = (struct c_writer){ .area = area, .pages = ipages, .stop = &stop };
+		out = (struct c_writer){ .area = outside, .pages = opages, .stop = &stop };
+		if (pthread_create(&in.thread, NULL, c_writer_fn, &in) ||
+		    pthread_create(&out.thread, NULL, c_writer_fn, &out))
+			die("pthread_create");
+		while (LOAD(in.written) < 256 || LOAD(out.written) < 256)
+			sched_yield();
+		t0 = now();
+		uffd_wp(fd, area, len, true);
+		t += now() - t0;
+		STORE(stop, 1);
+		pthread_join(in.thread, NULL);
+		pthread_join(out.thread, NULL);
+		if (LOAD(out.written) >= opages)
+			fprintf(stderr, "tpf-bench: c: the outside writer ran out of pages\n");
+		uffd_wp(fd, area, len, false);
+		touch_write(area, pages);
+	}
+
+	if (traced) {
+		trace_write("events/tlb_pending_filter/wp_flush/enable", "0");
+		trace_write("events/tlb_pending_filter/tpf_test/enable", "0");
+		c_count(&ev, area, len, outside, olen);
+		trace_write("events/tlb_pending_filter/wp_flush/filter", "0");
+		trace_write("events/tlb_pending_filter/tpf_test/filter", "0");
+	}
+	printf("{\"shape\": \"c\", \"wp_bytes\": %zu, \"rounds\": %zu, \"wp_ms\": %.2f, ",
+	       len, rounds, t * 1e3 / rounds);
+	printf("\"in_flushes\": %lu, \"out_flushes\": %lu, ", ev.in_flush, ev.out_flush);
+	printf("\"out_tests\": %lu, \"out_hits\": %lu}\n", ev.out_test, ev.out_hit);
+}
+
+/*
+ * Time one call: the mean over all rounds, and the minimum, which is what
+ * the benchmark compares (the TCG guest's timings carry scheduling noise
+ * of some 20 %, always upwards).
+ */
+struct timing {
+	double sum, min;
+	size_t n;
+};
+
+static void timing_add(struct timing *t, double seconds)
+{
+	if (!t->n || seconds < t->min)
+		t->min = seconds;
+	t->sum += seconds;
+	t->n++;
+}
+
+static void shape_d(void)
+{
+	const size_t pages = (64UL << 20) / psize, rounds = 30;
+	size_t len = pages * psize, r;
+	struct timing tm = { 0 }, tu = { 0 };
+	int fd = uffd_open(false);
+	char *a = map(len), *b = map(len);
+	double t0;
+
+	touch_write(a, pages);
+	uffd_register(fd, b, len);
+	touch_write(b, pages);
+	for (r = 0; r < rounds; r++) {
+		t0 = now();
+		if (mprotect(a, len, PROT_READ))
+			die("mprotect");
+		timing_add(&tm, now() - t0);
+		/* Writable again (exclusive anon PTEs go writable at once). */
+		if (mprotect(a, len, PROT_READ | PROT_WRITE))
+			die("mprotect");
+		t0 = now();
+		uffd_wp(fd, b, len, true);
+		timing_add(&tu, now() - t0);
+		uffd_wp(fd, b, len, false);
+		touch_write(b, pages);
+	}
+	printf("{\"shape\": \"d\", \"bytes\": %zu, \"calls\": %zu, ", len, rounds);
+	printf("\"mprotect_us\": %.1f, \"mprotect_us_min\": %.1f, ",
+	       tm.sum * 1e6 / tm.n, tm.min * 1e6);
+	printf("\"uffd_wp_us\": %.1f, \"uffd_wp_us_min\": %.1f}\n",
+	       tu.sum * 1e6 / tu.n, tu.min * 1e6);
+}
+
+static void shape_e(void)
+{
+	const size_t pages = 4096, rounds = 16;
+	size_t len = pages * psize, r;
+	struct timing t = { 0 };
+	int fd = uffd_open(true);
+	char *a = map(len);
+	double t0;
+
+	uffd_register(fd, a, len);
+	for (r = 0; r < rounds; r++) {
+		madvise(a, len, MADV_DONTNEED);
+		touch_read(a, pages);
+		t0 = now();
+		touch_write(a, pages);
+		timing_add(&t, now() - t0);
+	}
+	printf("{\"shape\": \"e\", \"faults\": %zu, \"fault_ns\": %.1f, \"fault_ns_min\": %.1f}\n",
+	       pages * rounds, t.sum * 1e9 / (pages * rounds), t.min * 1e9 / pages);
+}
+
+int main(int argc, char **argv)
+{
+	psize = getpagesize();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc != 2 || strlen(argv[1]) != 1 || argv[1][0] < 'a' || argv[1][0] > 'e') {
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e\n");
+		return 2;
+	}
+	switch (argv[1][0]) {
+	case 'a':
+		shape_a();
+		break;
+	case 'b':
+		shape_b();
+		break;
+	case 'c':
+		shape_c();
+		break;
+	case 'd':
+		shape_d();
+		break;
+	case 'e':
+		shape_e();
+		break;
+	}
+	return 0;
+}

@@ -105,21 +105,23 @@ def main():
         if clock not in ('tsc', 'tsc-early'):
             print(f'warning: {log}: guest clocksource {clock}: times are coarse')
     bad = [r for r in runs if r['rc'] != 0 or not r['bench']]
+    rows = []
+
+    def add(shape, metric, get, target, modes=('0', '1')):
+        rows.append(row(shape, metric, values(runs, shape, modes[0], get),
+                        values(runs, shape, modes[1], get), target))
+
+    def bench(key):
+        return lambda r: r['bench'].get(key)
+
     flush = lambda r: r['perf'].get('tlb_pending_filter:wp_flush')
     # enum tlb_flush_reason: 4 is TLB_REMOTE_SEND_IPI, traced by the sender.
     ipis = lambda r: r['perf'].get('tlb:tlb_flush/reason=4')
     remote = lambda r: r['vmstat'].get('nr_tlb_remote_flush')
-    rows = [
-        row('a', 'do_wp_page() flushes (async uffd-wp writers vs zaps)',
-            values(runs, 'a', '0', flush), values(runs, 'a', '1', flush),
-            '<= 0.01'),
-        row('a', 'TLB shootdown IPIs sent (tlb:tlb_flush reason 4)',
-            values(runs, 'a', '0', ipis), values(runs, 'a', '1', ipis),
-            'report'),
-        row('a', 'remote TLB flushes (vmstat nr_tlb_remote_flush)',
-            values(runs, 'a', '0', remote), values(runs, 'a', '1', remote),
-            'report'),
-    ]
+
+    add('a', 'do_wp_page() flushes (async uffd-wp writers vs zaps)', flush, '<= 0.01')
+    add('a', 'TLB shootdown IPIs sent (tlb:tlb_flush reason 4)', ipis, 'report')
+    add('a', 'remote TLB flushes (vmstat nr_tlb_remote_flush)', remote, 'report')
     # b: the filter's false positives against the rate a uniform hash gives.
     fp = lambda r: (r['bench']['filter_hits'] / r['bench']['filter_tests']
                     if r['bench'].get('filter_tests') else None)
@@ -128,38 +130,19 @@ def main():
     rows.append(row('b', 'false-positive rate (off: theoretical set/64, on: measured)',
                     values(runs, 'b', '1', theo), values(runs, 'b', '1', fp),
                     '<= 1.2'))
-    rows.append(row('b', 'do_wp_page() flushes (COW copies vs single-page wp)',
-                    values(runs, 'b', '0', flush), values(runs, 'b', '1', flush),
-                    'report'))
-    rows.append(row('c', 'do_wp_page() flushes (256 MiB UFFDIO_WRITEPROTECT)',
-                    values(runs, 'c', '0', flush), values(runs, 'c', '1', flush),
-                    '<= 0.10'))
-    for where, what in (('in', 'inside the range (reuse faults)'),
-                        ('out', 'outside the range (copies)')):
-        get = lambda r, k=f'{where}_flushes': r['bench'].get(k)
-        rows.append(row('c', f'  of which {what}',
-                        values(runs, 'c', '0', get), values(runs, 'c', '1', get),
-                        'report'))
-    rows.append(row('c', 'TLB shootdown IPIs sent (tlb:tlb_flush reason 4)',
-                    values(runs, 'c', '0', ipis), values(runs, 'c', '1', ipis),
-                    'report'))
-    rows.append(row('d', 'mprotect(PROT_READ) 64 MiB, min us, CONFIG=n vs =y kernel',
-                    values(runs, 'd', 'n', lambda r: r['bench']['mprotect_us_min']),
-                    values(runs, 'd', 'y', lambda r: r['bench']['mprotect_us_min']),
-                    '<= 1.02'))
-    rows.append(row('d', 'UFFDIO_WRITEPROTECT 64 MiB, min us, CONFIG=n vs =y kernel',
-                    values(runs, 'd', 'n', lambda r: r['bench']['uffd_wp_us_min']),
-                    values(runs, 'd', 'y', lambda r: r['bench']['uffd_wp_us_min']),
-                    '<= 1.02'))
+    add('b', 'do_wp_page() flushes (COW copies vs single-page wp)', flush, 'report')
+    add('c', 'do_wp_page() flushes (256 MiB UFFDIO_WRITEPROTECT)', flush, '<= 0.10')
+    add('c', '  of which inside the range (reuse faults)', bench('in_flushes'), 'report')
+    add('c', '  of which outside the range (copies)', bench('out_flushes'), 'report')
+    add('c', 'TLB shootdown IPIs sent (tlb:tlb_flush reason 4)', ipis, 'report')
+    add('d', 'mprotect(PROT_READ) 64 MiB, min us, CONFIG=n vs =y kernel',
+        bench('mprotect_us_min'), '<= 1.02', ('n', 'y'))
+    add('d', 'UFFDIO_WRITEPROTECT 64 MiB, min us, CONFIG=n vs =y kernel',
+        bench('uffd_wp_us_min'), '<= 1.02', ('n', 'y'))
     # Both modes of the filter kernel mark: the same boot shows only noise.
-    rows.append(row('d', 'mprotect(PROT_READ) of 64 MiB, min us (same boot, 0 vs 1)',
-                    values(runs, 'd', '0', lambda r: r['bench']['mprotect_us_min']),
-                    values(runs, 'd', '1', lambda r: r['bench']['mprotect_us_min']),
-                    'report'))
-    rows.append(row('e', 'copy fault with nothing pending, min ns',
-                    values(runs, 'e', '0', lambda r: r['bench']['fault_ns_min']),
-                    values(runs, 'e', '1', lambda r: r['bench']['fault_ns_min']),
-                    '<= 1.01'))
+    add('d', 'mprotect(PROT_READ) of 64 MiB, min us (same boot, 0 vs 1)',
+        bench('mprotect_us_min'), 'report')
+    add('e', 'copy fault with nothing pending, min ns', bench('fault_ns_min'), '<= 1.01')
 
     print(f"{'shape':<5} {'metric':<62} {'off':>10} {'on':>10} {'ratio':>8} {'runs':>4}  target")
     for r in rows:

@@ -40,9 +40,9 @@ guest_kernel "$BUILD/guest-x86_64-nofilter" "$BUILD/nofilter.config" \
 
 step "[3/6] tpf-bench (static) and perf with its libraries"
 rm -rf "$BENCH_BIN" "$BENCH_ROOT"
-mkdir -p "$BENCH_BIN" "$BENCH_ROOT/usr/bin" "$BUILD/hdr"
-make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers
-gcc -O2 -Wall -static -isystem "$BUILD/hdr/usr/include" \
+mkdir -p "$BENCH_BIN" "$BENCH_ROOT/usr/bin"
+guest_headers > /dev/null
+gcc -O2 -Wall -static -isystem "$GUEST_HDR" \
 	-o "$BENCH_BIN/tpf-bench" "$REPO/tpf/bench/tpf-bench.c" -lpthread ||
 	die "cannot build tpf-bench"
 cp "$REPO/tpf/bench/perf-run.sh" "$BENCH_BIN/perf-run"

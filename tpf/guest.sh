@@ -47,18 +47,25 @@ guest_kernel() {
 	make -s -C "$SRC" O="$out" ARCH=x86_64 -j"$JOBS" bzImage
 }
 
+# The tree's uapi headers, for test programs built against this kernel.
+GUEST_HDR=$BUILD/hdr/usr/include
+guest_headers() {
+	mkdir -p "$BUILD/hdr"
+	step "installing uapi headers"
+	make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers
+}
+
 guest_selftests() {
 	local out=$GUEST_BIN t targets=()
 
-	mkdir -p "$out" "$BUILD/hdr"
-	step "installing uapi headers"
-	make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers
+	mkdir -p "$out"
+	guest_headers
 	for t in $SELFTESTS tlb_pending_filter; do
 		targets+=("$out/$t")
 	done
 	step "building static selftests into $out"
 	make -s -C "$SRC/tools/testing/selftests/mm" OUTPUT="$out" \
-		KHDR_INCLUDES="-isystem $BUILD/hdr/usr/include" \
+		KHDR_INCLUDES="-isystem $GUEST_HDR" \
 		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}"
 }
 

@@ -866,6 +866,28 @@ static int tpf_wp_write(unsigned long addr)
 }
 
 /*
+ * @addr's PTE, mapped and locked, with mmap_lock held for read, as the
+ * paths that change PTEs hold them; NULL (and nothing held) if none.
+ */
+static pte_t *tpf_wp_lock_pte(struct tpf_wp *wp, unsigned long addr,
+			      spinlock_t **ptl)
+{
+	pte_t *pte;
+
+	mmap_read_lock(wp->mm);
+	pte = get_locked_pte(wp->mm, addr, ptl);
+	if (!pte)
+		mmap_read_unlock(wp->mm);
+	return pte;
+}
+
+static void tpf_wp_unlock_pte(struct tpf_wp *wp, pte_t *pte, spinlock_t *ptl)
+{
+	pte_unmap_unlock(pte, ptl);
+	mmap_read_unlock(wp->mm);
+}
+
+/*
  * What change_pte_range() does for a PTE whose flush it defers: under the
  * page-table lock of @addr, publish its bucket for @tlb.
  */
@@ -874,32 +896,26 @@ static void tpf_wp_mark(struct kunit *test, struct tpf_wp *wp,
 {
 	unsigned long bits = 0;
 	spinlock_t *ptl;	/* the lock of @addr's page table */
-	pte_t *pte;
+	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
 
-	mmap_read_lock(wp->mm);
-	pte = get_locked_pte(wp->mm, addr, &ptl);
-	if (pte) {
-		tlb_pending_filter_accumulate(&bits, addr);
-		tlb_mark_deferred(tlb, bits);
-		pte_unmap_unlock(pte, ptl);
-	}
-	mmap_read_unlock(wp->mm);
 	KUNIT_EXPECT_NOT_NULL(test, pte);
+	if (!pte)
+		return;
+	tlb_pending_filter_accumulate(&bits, addr);
+	tlb_mark_deferred(tlb, bits);
+	tpf_wp_unlock_pte(wp, pte, ptl);
 }
 
 static bool tpf_wp_pte_writable(struct tpf_wp *wp, unsigned long addr)
 {
-	bool writable = false;
 	spinlock_t *ptl;	/* the lock of @addr's page table */
-	pte_t *pte;
+	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
+	bool writable;
 
-	mmap_read_lock(wp->mm);
-	pte = get_locked_pte(wp->mm, addr, &ptl);
-	if (pte) {
-		writable = pte_write(ptep_get(pte));
-		pte_unmap_unlock(pte, ptl);
-	}
-	mmap_read_unlock(wp->mm);
+	if (!pte)
+		return false;
+	writable = pte_write(ptep_get(pte));
+	tpf_wp_unlock_pte(wp, pte, ptl);
 	return writable;
 }
 

@@ -79,11 +79,9 @@
 #include <kunit/visibility.h>
 #include <linux/atomic.h>
 #include <linux/init.h>
-#include <linux/jump_label.h>
 #include <linux/kstrtox.h>
 #include <linux/mm_types.h>
 #include <linux/mmdebug.h>
-#include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/processor.h>
 #include <linux/sysctl.h>
@@ -184,47 +182,79 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
 }
 
 /*
- * The runtime switch.  On: do_wp_page() tests the filter under the PTL just
- * before it copies.  Off: upstream's check of mm_tlb_flush_pending(), at
- * upstream's place, so that both can be measured in one boot.
+ * The runtime switch, vm.tlb_pending_filter: an enum tlb_pending_filter_mode.
+ * Deferrers mark in every mode, so that it may change at any time; only
+ * do_wp_page() follows it, reading it once per fault
+ * (tlb_pending_filter_get_mode()).  A plain word rather than a static key:
+ * do_wp_page() reads it only in uffd-wp VMAs, where upstream reads
+ * mm->tlb_flush_pending at the same point, and a static key would be read
+ * at two patch sites instead of once.
  */
-DEFINE_STATIC_KEY_TRUE(tlb_pending_filter_key);
+static int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
 
-static bool tlb_pending_filter_boot_on __initdata = true;
-static DEFINE_MUTEX(tlb_pending_filter_mode_lock);
+#ifdef CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH
+#define TPF_MODE_MAX	TPF_MODE_NEVER
+#else
+#define TPF_MODE_MAX	TPF_MODE_MOVED
+#endif
+static const int tlb_pending_filter_mode_max = TPF_MODE_MAX;
 
+int tlb_pending_filter_get_mode(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_get_mode);
+	/* Pairs with the WRITE_ONCE()s below; any one value will do. */
+	return READ_ONCE(tlb_pending_filter_mode_word);
+}
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Sets the mode as the sysctl does, for KUnit. */
+void tlb_pending_filter_set_mode(int mode)
+{
+	WRITE_ONCE(tlb_pending_filter_mode_word, mode);
+}
+#endif
+
+/* on, off and 0 to the highest mode built in. */
 static int __init tlb_pending_filter_setup(char *str)
 {
-	if (kstrtobool(str, &tlb_pending_filter_boot_on)) {
-		pr_warn("tlb_pending_filter=%s: expected on or off\n", str);
-		return 0;
+	bool on;
+	int mode;
+
+	if (!kstrtoint(str, 0, &mode) && mode >= 0 &&
+	    mode <= tlb_pending_filter_mode_max) {
+		tlb_pending_filter_mode_word = mode;
+		return 1;
 	}
-	return 1;
+	if (!kstrtobool(str, &on)) {
+		tlb_pending_filter_mode_word = on ? TPF_MODE_FILTER :
+						    TPF_MODE_UPSTREAM;
+		return 1;
+	}
+	pr_warn("tlb_pending_filter=%s: expected on, off or 0-%d\n", str,
+		tlb_pending_filter_mode_max);
+	return 0;
 }
 __setup("tlb_pending_filter=", tlb_pending_filter_setup);
 
 static int tlb_pending_filter_sysctl(const struct ctl_table *table, int write,
 				     void *buffer, size_t *lenp, loff_t *ppos)
 {
-	int mode, ret;
+	int mode = tlb_pending_filter_get_mode();
 	struct ctl_table t = {
 		.data = &mode,
 		.maxlen = sizeof(mode),
 		.extra1 = SYSCTL_ZERO,
-		.extra2 = SYSCTL_ONE,
+		.extra2 = (void *)&tlb_pending_filter_mode_max,
 	};
+	int ret;
 
-	mutex_lock(&tlb_pending_filter_mode_lock);
-	mode = tlb_pending_filter_enabled();
 	/* Out of range or not a number: -EINVAL, and the mode is unchanged. */
 	ret = proc_dointvec_minmax(&t, write, buffer, lenp, ppos);
 	if (!ret && write) {
-		if (mode)
-			static_branch_enable(&tlb_pending_filter_key);
-		else
-			static_branch_disable(&tlb_pending_filter_key);
+		if (mode == TPF_MODE_NEVER)
+			pr_warn_once("vm.tlb_pending_filter=3: copies in uffd-wp VMAs no longer flush; user data can be lost\n");
+		WRITE_ONCE(tlb_pending_filter_mode_word, mode);
 	}
-	mutex_unlock(&tlb_pending_filter_mode_lock);
 	return ret;
 }
 
@@ -239,8 +269,6 @@ static struct ctl_table tlb_pending_filter_table[] = {
 
 static int __init tlb_pending_filter_init_sysctl(void)
 {
-	if (!tlb_pending_filter_boot_on)
-		static_branch_disable(&tlb_pending_filter_key);
 	register_sysctl_init("vm", tlb_pending_filter_table);
 	return 0;
 }

@@ -30,7 +30,6 @@
 
 #include <linux/bits.h>
 #include <linux/bitops.h>
-#include <linux/jump_label.h>
 #include <linux/mm.h>
 #include <linux/mm_inline.h>
 
@@ -125,6 +124,7 @@ void tlb_pending_filter_mark(struct mm_struct *mm,
 			     unsigned long bits);
 #if IS_ENABLED(CONFIG_KUNIT)
 void tlb_pending_filter_reset(struct tlb_pending_filter *filter);
+void tlb_pending_filter_set_mode(int mode);
 #endif
 
 /**
@@ -183,22 +183,39 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 	}
 }
 
-DECLARE_STATIC_KEY_TRUE(tlb_pending_filter_key);
+/**
+ * enum tlb_pending_filter_mode - how do_wp_page() guards a copy
+ * @TPF_MODE_UPSTREAM: flush if mm_tlb_flush_pending(), checked before the
+ *	reuse decision, as without the filter (vm.tlb_pending_filter=0)
+ * @TPF_MODE_FILTER: flush if the filter may hold the faulting address,
+ *	checked just before the copy (1, the default)
+ * @TPF_MODE_MOVED: flush if mm_tlb_flush_pending(), checked just before
+ *	the copy: upstream's check at the filter's place, for measurements
+ *	only (2)
+ * @TPF_MODE_NEVER: never flush before a copy (3).  Can lose user data; only
+ *	with CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH, for the lost-write
+ *	torture.
+ * @TPF_MODE_NONE: not a mode; do_wp_page() in a VMA without uffd-wp
+ */
+enum tlb_pending_filter_mode {
+	TPF_MODE_UPSTREAM,
+	TPF_MODE_FILTER,
+	TPF_MODE_MOVED,
+	TPF_MODE_NEVER,
+	TPF_MODE_NONE = -1,
+};
 
 /**
- * tlb_pending_filter_enabled - does do_wp_page() consult the filter?
+ * tlb_pending_filter_get_mode - the mode of vm.tlb_pending_filter, now
  *
- * The mode of vm.tlb_pending_filter (boot: tlb_pending_filter=on|off).
- * Deferrers maintain the filter in both modes, so that the mode can change
- * at any time; only the fault side follows it.
+ * The mode may change at any time.  do_wp_page() reads it once per fault,
+ * before its reuse decision, and carries that one reading to the copy:
+ * combining two readings could skip both checks.  Out of line so that
+ * KUnit can change the mode between the reading and the copy.
  *
- * Return: true when the filter decides, false for upstream's check of
- * mm_tlb_flush_pending().
+ * Return: an enum tlb_pending_filter_mode other than %TPF_MODE_NONE.
  */
-static inline bool tlb_pending_filter_enabled(void)
-{
-	return static_branch_likely(&tlb_pending_filter_key);
-}
+int tlb_pending_filter_get_mode(void);
 
 /**
  * tlb_pending_filter_test - may a stale TLB entry exist for an address?
@@ -223,11 +240,6 @@ static inline bool tlb_pending_filter_test(struct mm_struct *mm,
 
 static inline void tlb_pending_filter_init(struct mm_struct *mm)
 {
-}
-
-static inline bool tlb_pending_filter_enabled(void)
-{
-	return false;
 }
 
 static inline bool tlb_pending_filter_publish(struct mm_struct *mm,

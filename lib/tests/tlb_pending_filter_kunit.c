@@ -768,14 +768,17 @@ struct tpf_wp {
 	struct mm_struct *mm;
 	struct vm_area_struct *vma;
 	unsigned long addr;
-	bool saved_mode;
+	int saved_mode;
 	atomic_t flushes;	/* wp_flush: do_wp_page() flushed */
 	atomic_t hits;		/* tpf_test: the filter said "flush" */
 	atomic_t misses;	/* tpf_test: the filter said "no flush" */
+	atomic_t checks;	/* wp_copy_check: a copy, and how it was guarded */
+	atomic_t check_flushes;	/* wp_copy_check with flush set */
+	int check_mode;		/* the mode of the last wp_copy_check */
 };
 
 static void tpf_wp_flush_probe(void *data, struct mm_struct *mm,
-			       unsigned long addr, bool filter)
+			       unsigned long addr, int mode)
 {
 	struct tpf_wp *wp = data;
 
@@ -792,17 +795,31 @@ static void tpf_wp_test_probe(void *data, struct mm_struct *mm,
 		atomic_inc(hit ? &wp->hits : &wp->misses);
 }
 
-static void tpf_wp_set_mode(bool on)
+static void tpf_wp_check_probe(void *data, struct mm_struct *mm,
+			       unsigned long addr, int mode, bool flush)
 {
-	if (on)
-		static_branch_enable(&tlb_pending_filter_key);
-	else
-		static_branch_disable(&tlb_pending_filter_key);
+	struct tpf_wp *wp = data;
+
+	if (mm != wp->mm)
+		return;
+	WRITE_ONCE(wp->check_mode, mode);
+	atomic_inc(&wp->checks);
+	if (flush)
+		atomic_inc(&wp->check_flushes);
 }
 
-/* @pages private anonymous pages in a VM_UFFD_WP VMA, none faulted in yet. */
+/* The mode the last copy was checked by, TPF_MODE_NONE before any. */
+static int tpf_wp_check_mode(struct tpf_wp *wp)
+{
+	return READ_ONCE(wp->check_mode);
+}
+
+/*
+ * @pages private anonymous pages in a VM_UFFD_WP VMA, none faulted in yet;
+ * vm.tlb_pending_filter set to @mode until tpf_wp_teardown().
+ */
 static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
-				   bool mode)
+				   int mode)
 {
 	struct tpf_wp *wp;
 
@@ -828,15 +845,19 @@ static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
 
 	KUNIT_ASSERT_EQ(test, register_trace_wp_flush(tpf_wp_flush_probe, wp), 0);
 	KUNIT_ASSERT_EQ(test, register_trace_tpf_test(tpf_wp_test_probe, wp), 0);
-	wp->saved_mode = tlb_pending_filter_enabled();
-	tpf_wp_set_mode(mode);
+	KUNIT_ASSERT_EQ(test,
+			register_trace_wp_copy_check(tpf_wp_check_probe, wp), 0);
+	wp->saved_mode = tlb_pending_filter_get_mode();
+	tlb_pending_filter_set_mode(mode);
+	wp->check_mode = TPF_MODE_NONE;
 	return wp;
 }
 
 /* Undo tpf_wp_setup(); the mm goes away with the test thread. */
 static void tpf_wp_teardown(struct tpf_wp *wp)
 {
-	tpf_wp_set_mode(wp->saved_mode);
+	tlb_pending_filter_set_mode(wp->saved_mode);
+	unregister_trace_wp_copy_check(tpf_wp_check_probe, wp);
 	unregister_trace_tpf_test(tpf_wp_test_probe, wp);
 	unregister_trace_wp_flush(tpf_wp_flush_probe, wp);
 	tracepoint_synchronize_unregister();
@@ -923,7 +944,7 @@ static bool tpf_wp_pte_writable(struct tpf_wp *wp, unsigned long addr)
 static void tpf_wp_copy_flushes_while_own_flush_pending(struct kunit *test)
 {
 	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
-					 true);
+					 TPF_MODE_FILTER);
 	unsigned long addr = tpf_wp_page(wp, 3);
 	struct mmu_gather tlb;
 
@@ -936,6 +957,8 @@ static void tpf_wp_copy_flushes_while_own_flush_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->check_flushes), 1);
 	tpf_wp_teardown(wp);
 }
 
@@ -946,7 +969,7 @@ static void tpf_wp_copy_flushes_while_own_flush_pending(struct kunit *test)
 static void tpf_wp_copy_does_not_flush_after_deferrer_left(struct kunit *test)
 {
 	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
-					 true);
+					 TPF_MODE_FILTER);
 	unsigned long addr = tpf_wp_page(wp, 3);
 	unsigned long alias = tpf_wp_page(wp, 3 + TLB_PENDING_FILTER_BUCKETS);
 	struct mmu_gather tlb;
@@ -960,21 +983,34 @@ static void tpf_wp_copy_does_not_flush_after_deferrer_left(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), 1);
 	tpf_wp_teardown(wp);
 }
 
+/* What one do_wp_page() call is expected to do in each mode. */
+struct tpf_wp_expect {
+	int mode;
+	int flushes;	/* wp_flush */
+	int checks;	/* wp_copy_check: 1 for a copy, 0 for a reuse */
+};
+
 /*
  * A flush is pending in the mm (mm_tlb_flush_pending()), but for another
- * bucket: the filter lets the copy go without a flush, upstream's check
- * flushes.
+ * bucket: the filter lets the copy go without a flush; upstream's check
+ * flushes, before the reuse decision (0) or at the copy (2).
  */
 static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 {
-	static const bool modes[] = { true, false };
+	static const struct tpf_wp_expect cases[] = {
+		{ TPF_MODE_FILTER, 0, 1 },
+		{ TPF_MODE_UPSTREAM, 1, 1 },
+		{ TPF_MODE_MOVED, 1, 1 },
+	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(modes); i++) {
-		struct tpf_wp *wp = tpf_wp_setup(test, 8, modes[i]);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct tpf_wp_expect *c = &cases[i];
+		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
 		unsigned long addr = tpf_wp_page(wp, 1);
 		struct mmu_gather tlb;
 
@@ -985,28 +1021,40 @@ static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
 		tlb_finish_mmu(&tlb);
 
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes),
-				    modes[i] ? 0 : 1, "mode %d", modes[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
+				    "mode %d", c->mode);
 		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->misses),
-				    modes[i] ? 1 : 0, "mode %d", modes[i]);
+				    c->mode == TPF_MODE_FILTER ? 1 : 0,
+				    "mode %d", c->mode);
 		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), c->checks,
+				    "mode %d", c->mode);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes),
+				    c->flushes, "mode %d", c->mode);
+		KUNIT_EXPECT_EQ(test, tpf_wp_check_mode(wp), c->mode);
 		tpf_wp_teardown(wp);
 	}
 }
 
 /*
  * change_protection() write-protects an exclusive anonymous page and marks
- * it; a write fault before the gather's flush reuses the page.  The filter
- * does not flush for a reuse (a stale writable entry points at the very
- * page being made writable); upstream's check does.
+ * it; a write fault before the gather's flush reuses the page.  Only
+ * upstream's check at upstream's place flushes for a reuse; the filter
+ * and the moved check are made at the copy, which a reuse never reaches
+ * (a stale writable entry points at the very page being made writable).
  */
 static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 {
-	static const bool modes[] = { true, false };
+	static const struct tpf_wp_expect cases[] = {
+		{ TPF_MODE_FILTER, 0, 0 },
+		{ TPF_MODE_UPSTREAM, 1, 0 },
+		{ TPF_MODE_MOVED, 0, 0 },
+	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(modes); i++) {
-		struct tpf_wp *wp = tpf_wp_setup(test, 8, modes[i]);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct tpf_wp_expect *c = &cases[i];
+		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
 		unsigned long addr = tpf_wp_page(wp, 5);
 		struct mmu_gather tlb;
 		long changed;
@@ -1033,10 +1081,145 @@ static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 		tlb_finish_mmu(&tlb);
 		KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
 
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes),
-				    modes[i] ? 0 : 1, "mode %d", modes[i]);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
+				    "mode %d", c->mode);
 		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits) +
 				      atomic_read(&wp->misses), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), c->checks);
+		tpf_wp_teardown(wp);
+	}
+}
+
+/*
+ * What a zap does to the zero-page PTE of @addr inside @tlb, as
+ * zap_pte_range() does: clear it and leave the flush to the gather.  The
+ * zero page has no rmap or RSS to account.  This CPU's own entry is
+ * dropped, as on a CPU that never had it, so that the next access faults.
+ */
+static void tpf_wp_zap_zero_pte(struct kunit *test, struct tpf_wp *wp,
+				struct mmu_gather *tlb, unsigned long addr)
+{
+	spinlock_t *ptl;	/* the lock of @addr's page table */
+	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
+	pte_t old;
+
+	KUNIT_EXPECT_NOT_NULL(test, pte);
+	if (!pte)
+		return;
+	old = ptep_get_and_clear(wp->mm, addr, pte);
+	KUNIT_EXPECT_TRUE(test, pte_present(old) && is_zero_pfn(pte_pfn(old)));
+	tlb_remove_tlb_entry(tlb, pte, addr);
+	tpf_wp_unlock_pte(wp, pte, ptl);
+	flush_tlb_page(wp->vma, addr);
+}
+
+/*
+ * The one behaviour change of mode 1 in a uffd-wp VMA: a copy racing a zap
+ * of the same address no longer flushes.  Zaps never mark the filter; the
+ * stale entry a zap leaves maps the zapped page, not the page being
+ * copied, and a write through it races the zap, which discards it.
+ * Upstream's check (0, and 2 at the copy) flushes, since the zap's gather
+ * keeps mm_tlb_flush_pending() raised.
+ */
+static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
+{
+	static const struct tpf_wp_expect cases[] = {
+		{ TPF_MODE_FILTER, 0, 1 },
+		{ TPF_MODE_UPSTREAM, 1, 1 },
+		{ TPF_MODE_MOVED, 1, 1 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct tpf_wp_expect *c = &cases[i];
+		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
+		unsigned long addr = tpf_wp_page(wp, 4);
+		struct mmu_gather tlb;
+
+		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
+		tlb_gather_mmu(&tlb, wp->mm);
+		tpf_wp_zap_zero_pte(test, wp, &tlb, addr);
+		KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(wp->mm));
+		/* Refault the zero page, then copy it. */
+		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
+		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+		tlb_finish_mmu(&tlb);
+
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
+				    "mode %d", c->mode);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), c->checks,
+				    "mode %d", c->mode);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes),
+				    c->flushes, "mode %d", c->mode);
+		tpf_wp_teardown(wp);
+	}
+}
+
+/*
+ * vm.tlb_pending_filter changes between do_wp_page()'s reading of the mode
+ * and its copy, as a sysctl write on another CPU would: the first reading
+ * returns @tpf_wp_flip.now, and from then on the mode is @tpf_wp_flip.after,
+ * for any later reading too.
+ */
+static struct {
+	int now;
+	int after;
+} tpf_wp_flip;
+
+static int tpf_wp_get_mode_then_flip(void)
+{
+	int mode = tpf_wp_flip.now;
+
+	tpf_wp_flip.now = tpf_wp_flip.after;
+	tlb_pending_filter_set_mode(tpf_wp_flip.after);
+	return mode;
+}
+
+/*
+ * One decision per fault.  A copy whose own bucket is marked while the
+ * mode flips from 1 to 0 must still be checked (and flush), by the mode it
+ * read; from 0 to 1, it is checked once, before the reuse decision, and
+ * flushes once.  Read twice, 1 then 0 would skip both checks.
+ */
+static void tpf_wp_mode_change_mid_fault_still_checks(struct kunit *test)
+{
+	static const struct {
+		int seen, after;
+	} flips[] = {
+		{ TPF_MODE_FILTER, TPF_MODE_UPSTREAM },
+		{ TPF_MODE_MOVED, TPF_MODE_UPSTREAM },
+		{ TPF_MODE_UPSTREAM, TPF_MODE_FILTER },
+		{ TPF_MODE_UPSTREAM, TPF_MODE_MOVED },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(flips); i++) {
+		struct tpf_wp *wp = tpf_wp_setup(test, 8, flips[i].seen);
+		unsigned long addr = tpf_wp_page(wp, 6);
+		struct mmu_gather tlb;
+
+		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
+		tlb_gather_mmu(&tlb, wp->mm);
+		tpf_wp_mark(test, wp, &tlb, addr);
+		tpf_wp_flip.now = flips[i].seen;
+		tpf_wp_flip.after = flips[i].after;
+		kunit_activate_static_stub(test, tlb_pending_filter_get_mode,
+					   tpf_wp_get_mode_then_flip);
+		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+		kunit_deactivate_static_stub(test, tlb_pending_filter_get_mode);
+		tlb_finish_mmu(&tlb);
+
+		KUNIT_EXPECT_EQ_MSG(test, tlb_pending_filter_get_mode(),
+				    flips[i].after, "the stub ran: %d -> %d",
+				    flips[i].seen, flips[i].after);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), 1,
+				    "copy checked: %d -> %d", flips[i].seen,
+				    flips[i].after);
+		KUNIT_EXPECT_EQ_MSG(test, tpf_wp_check_mode(wp),
+				    flips[i].seen, "checked by the mode read");
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), 1,
+				    "flushed once: %d -> %d", flips[i].seen,
+				    flips[i].after);
 		tpf_wp_teardown(wp);
 	}
 }
@@ -1046,6 +1229,8 @@ static struct kunit_case tlb_pending_filter_wp_test_cases[] = {
 	KUNIT_CASE(tpf_wp_copy_does_not_flush_after_deferrer_left),
 	KUNIT_CASE(tpf_wp_copy_mode_decides_for_other_bucket),
 	KUNIT_CASE(tpf_wp_reuse_never_flushes_with_filter),
+	KUNIT_CASE(tpf_wp_copy_racing_zap_of_same_address),
+	KUNIT_CASE(tpf_wp_mode_change_mid_fault_still_checks),
 	{}
 };
 

@@ -54,18 +54,43 @@ TRACE_EVENT(tpf_reset,
 	    TP_printk("mm=%p bits=%#lx", __entry->mm, __entry->bits)
 );
 
-/* do_wp_page() flushes a possibly stale entry before copying, either mode. */
+/*
+ * do_wp_page() flushes a possibly stale entry before copying.  @mode: the
+ * enum tlb_pending_filter_mode the fault decided by.
+ */
 TRACE_EVENT(wp_flush,
-	    TP_PROTO(struct mm_struct *mm, unsigned long addr, bool filter),
-	    TP_ARGS(mm, addr, filter),
+	    TP_PROTO(struct mm_struct *mm, unsigned long addr, int mode),
+	    TP_ARGS(mm, addr, mode),
 	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
 			     __field(unsigned long, addr)
-			     __field(bool, filter)),
+			     __field(int, mode)),
 	    TP_fast_assign(__entry->mm = mm;
 			   __entry->addr = addr;
-			   __entry->filter = filter;),
-	    TP_printk("mm=%p addr=%#lx mode=%s", __entry->mm, __entry->addr,
-		      __entry->filter ? "on" : "off")
+			   __entry->mode = mode;),
+	    TP_printk("mm=%p addr=%#lx mode=%d", __entry->mm, __entry->addr,
+		      __entry->mode)
+);
+
+/*
+ * do_wp_page() is about to copy a page of a uffd-wp VMA (write faults, not
+ * unsharing), whatever the mode: which check guarded the copy (@mode, read
+ * once for the fault) and whether it flushed.  One event per such copy, so
+ * that "copies" and "checks made" can be compared.
+ */
+TRACE_EVENT(wp_copy_check,
+	    TP_PROTO(struct mm_struct *mm, unsigned long addr, int mode,
+		     bool flush),
+	    TP_ARGS(mm, addr, mode, flush),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, addr)
+			     __field(int, mode)
+			     __field(bool, flush)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->addr = addr;
+			   __entry->mode = mode;
+			   __entry->flush = flush;),
+	    TP_printk("mm=%p addr=%#lx mode=%d flush=%d", __entry->mm,
+		      __entry->addr, __entry->mode, __entry->flush)
 );
 
 #endif /* _TRACE_TLB_PENDING_FILTER_H */

@@ -74,8 +74,10 @@ TRACE_EVENT(wp_flush,
 /*
  * do_wp_page() is about to copy a page of a uffd-wp VMA (write faults, not
  * unsharing), whatever the mode: which check guarded the copy (@mode, read
- * once for the fault) and whether it flushed.  One event per such copy, so
- * that "copies" and "checks made" can be compared.
+ * once for the fault) and whether it flushed.  One event per copy attempt,
+ * so that "copies" and "checks made" can be compared: a copy that
+ * wp_page_copy() abandons (VM_FAULT_RETRY for want of an anon_vma, a PTE
+ * changed meanwhile) is checked again when the fault is retried.
  */
 TRACE_EVENT(wp_copy_check,
 	    TP_PROTO(struct mm_struct *mm, unsigned long addr, int mode,

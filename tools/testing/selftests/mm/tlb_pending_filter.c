@@ -11,6 +11,12 @@
  *                flush, so with the filter on (vm.tlb_pending_filter=1)
  *                do_wp_page() must report no filter hit and no flush.
  *                With it off the flushes upstream issues are reported.
+ *                In every mode each copy is checked exactly once
+ *                (tlb_pending_filter:wp_copy_check).
+ *  switch_flip:  writers copy pages on several CPUs while another thread
+ *                cycles vm.tlb_pending_filter through 0, 1 and 2 as fast as
+ *                it can: every copy must still be checked exactly once,
+ *                whatever mode it read (one decision per fault).
  *  marks_mprotect, marks_uffd_wp:
  *                mprotect() and UFFDIO_WRITEPROTECT of a range that
  *                crosses a page-table boundary and a VMA boundary, with a
@@ -24,6 +30,7 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +38,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../kselftest.h"
@@ -99,8 +107,11 @@ static void trace_clear(void)
 		ksft_exit_fail_msg("cannot clear the trace buffer\n");
 }
 
+#define MODES		3	/* 0, 1 and 2; 3 is the debug never-flush */
+
 struct trace_counts {
 	unsigned long marks, mark_bits, test_hit, test_miss, flushes;
+	unsigned long checks, checks_by_mode[MODES + 1];
 	unsigned long lost;
 };
 
@@ -135,6 +146,14 @@ static void trace_count(struct trace_counts *c)
 				c->test_miss++;
 		} else if (strstr(line, "wp_flush: ")) {
 			c->flushes++;
+		} else if (strstr(line, "wp_copy_check: ")) {
+			int m = -1;
+
+			c->checks++;
+			p = strstr(line, "mode=");
+			if (p && sscanf(p, "mode=%d", &m) == 1 && m >= 0 &&
+			    m <= MODES)
+				c->checks_by_mode[m]++;
 		}
 	}
 	fclose(f);
@@ -201,6 +220,19 @@ static char *map_aligned(size_t len)
 	return a;
 }
 
+/*
+ * The first copy in a VMA without an anon_vma, under the per-VMA lock,
+ * may be abandoned and retried under the mmap lock (vmf_anon_prepare()),
+ * and is then checked twice.  Give the VMA its anon_vma first, so that
+ * every copy below is checked once; leave the page unpopulated.
+ */
+static void give_anon_vma(char *area)
+{
+	area[0] = 1;
+	if (madvise(area, page_size, MADV_DONTNEED))
+		ksft_exit_fail_perror("madvise(MADV_DONTNEED)");
+}
+
 /* --- zap_noise ----------------------------------------------------------- */
 
 #define NOISE_PAGES	512
@@ -264,9 +296,11 @@ static void test_zap_noise(int mode)
 	n.area = map_aligned(len);
 	n.zap_area = map_aligned(64 * page_size);
 	uffd_register_wp(fd, n.area, len);
+	give_anon_vma(n.area);
 
 	trace_setup("tpf_test", NULL);
 	trace_setup("wp_flush", NULL);
+	trace_setup("wp_copy_check", NULL);
 	if (pthread_create(&zapper, NULL, zapper_fn, &n))
 		ksft_exit_fail_perror("pthread_create");
 
@@ -293,6 +327,7 @@ static void test_zap_noise(int mode)
 		total.test_hit += c.test_hit;
 		total.test_miss += c.test_miss;
 		total.flushes += c.flushes;
+		total.checks += c.checks;
 		faults += NOISE_PAGES;
 	}
 	STORE(n.stop, true);
@@ -302,17 +337,138 @@ static void test_zap_noise(int mode)
 	munmap(n.area, len);
 	munmap(n.zap_area, 64 * page_size);
 
-	ksft_print_msg("zap_noise: mode=%s copies=%lu zaps=%lu", mode ? "on" : "off",
-		       faults, n.zaps);
+	ksft_print_msg("zap_noise: mode=%d copies=%lu checks=%lu zaps=%lu", mode,
+		       faults, total.checks, n.zaps);
 	printf(" filter_hits=%lu filter_misses=%lu wp_flushes=%lu\n",
 	       total.test_hit, total.test_miss, total.flushes);
 	/*
-	 * Off: upstream's check, whatever the zaps cost is only reported.
-	 * On: zaps never mark, so the copies neither hit nor flush.
+	 * Every mode checks every copy once.  0 and 2: upstream's check,
+	 * whatever the zaps cost is only reported.  1: zaps never mark, so
+	 * the copies neither hit nor flush.
 	 */
-	ksft_test_result(!mode || (total.test_hit == 0 && total.flushes == 0 &&
-				   total.test_miss >= faults),
+	ksft_test_result(total.checks == faults &&
+			 (mode != 1 || (total.test_hit == 0 && total.flushes == 0 &&
+					total.test_miss == faults)),
 			 "zap_noise\n");
+}
+
+/* --- switch_flip ---------------------------------------------------------- */
+
+#define FLIP_WRITERS	3
+#define FLIP_PAGES	128		/* per writer, per round */
+#define FLIP_SECONDS	3
+#define FLIP_MAX_COPIES	60000UL		/* stays well within the trace buffer */
+
+struct flip {
+	char *area;
+	bool stop;
+	unsigned long flips;
+	unsigned long copies[FLIP_WRITERS];
+};
+
+struct flip_writer {
+	struct flip *f;
+	int id;
+};
+
+static void pin_to_cpu(int n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(n % (cpus > 0 ? cpus : 1), &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* Rounds of zero-page reads then writes: each write is one copy. */
+static void *flip_writer_fn(void *arg)
+{
+	struct flip_writer *w = arg;
+	char *chunk = w->f->area + w->id * FLIP_PAGES * page_size;
+	size_t p;
+
+	pin_to_cpu(w->id);
+	while (!LOAD(w->f->stop) &&
+	       w->f->copies[w->id] < FLIP_MAX_COPIES / FLIP_WRITERS) {
+		for (p = 0; p < FLIP_PAGES; p++)
+			touch_read(chunk + p * page_size);
+		for (p = 0; p < FLIP_PAGES; p++)
+			chunk[p * page_size] = 1;
+		w->f->copies[w->id] += FLIP_PAGES;
+		if (madvise(chunk, FLIP_PAGES * page_size, MADV_DONTNEED))
+			ksft_exit_fail_perror("madvise(MADV_DONTNEED)");
+	}
+	return NULL;
+}
+
+static void *flipper_fn(void *arg)
+{
+	static const char * const modes[] = { "0", "1", "2" };
+	struct flip *f = arg;
+
+	pin_to_cpu(FLIP_WRITERS);
+	while (!LOAD(f->stop)) {
+		if (write_file(MODE_FILE, modes[f->flips % 3]))
+			ksft_exit_fail_msg("cannot write " MODE_FILE "\n");
+		f->flips++;
+	}
+	return NULL;
+}
+
+static void test_switch_flip(int mode)
+{
+	size_t len = FLIP_WRITERS * FLIP_PAGES * page_size;
+	unsigned long copies = 0, modes_seen = 0;
+	pthread_t writers[FLIP_WRITERS], flipper;
+	struct flip_writer w[FLIP_WRITERS];
+	struct flip f = { 0 };
+	struct trace_counts c;
+	char restore[16];
+	int fd, i;
+
+	fd = uffd_open_wp(true);
+	if (fd < 0) {
+		ksft_test_result_skip("switch_flip: no async uffd-wp\n");
+		return;
+	}
+	f.area = map_aligned(len);
+	uffd_register_wp(fd, f.area, len);
+	give_anon_vma(f.area);
+
+	trace_setup("wp_copy_check", NULL);
+	trace_clear();
+	if (pthread_create(&flipper, NULL, flipper_fn, &f))
+		ksft_exit_fail_perror("pthread_create");
+	for (i = 0; i < FLIP_WRITERS; i++) {
+		w[i].f = &f;
+		w[i].id = i;
+		if (pthread_create(&writers[i], NULL, flip_writer_fn, &w[i]))
+			ksft_exit_fail_perror("pthread_create");
+	}
+	sleep(FLIP_SECONDS);
+	STORE(f.stop, true);
+	for (i = 0; i < FLIP_WRITERS; i++) {
+		pthread_join(writers[i], NULL);
+		copies += f.copies[i];
+	}
+	pthread_join(flipper, NULL);
+	snprintf(restore, sizeof(restore), "%d", mode);
+	if (write_file(MODE_FILE, restore))
+		ksft_exit_fail_msg("cannot restore " MODE_FILE "\n");
+	trace_count(&c);
+	trace_off();
+	close(fd);
+	munmap(f.area, len);
+
+	for (i = 0; i < MODES; i++)
+		modes_seen += !!c.checks_by_mode[i];
+	ksft_print_msg("switch_flip: copies=%lu checks=%lu (modes 0/1/2: %lu/%lu/%lu) flips=%lu\n",
+		       copies, c.checks, c.checks_by_mode[0],
+		       c.checks_by_mode[1], c.checks_by_mode[2], f.flips);
+	/* Checks by at least two modes: the switch really moved under us. */
+	ksft_test_result(copies && c.checks == copies && modes_seen >= 2,
+			 "switch_flip: every copy checked once while the mode changes\n");
 }
 
 /* --- marks_* ------------------------------------------------------------- */
@@ -416,9 +572,10 @@ int main(void)
 		ksft_exit_fail_msg("cannot size the trace buffer\n");
 	trace_off();
 
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 	ksft_print_msg("vm.tlb_pending_filter=%d\n", mode);
 	test_zap_noise(mode);
+	test_switch_flip(mode);
 	test_marks_mprotect();
 	test_marks_uffd_wp();
 	trace_off();

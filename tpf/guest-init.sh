@@ -1,10 +1,13 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# /init of the test guest.  Runs every line "name|command" of /tests.list
-# in each mode of vm.tlb_pending_filter (TPF_MODES, default "0 1"), between
-# TPF-BEGIN and TPF-END markers that tpf/guest-parse.py reads, then reboots
-# (QEMU runs with -no-reboot, so it exits).
+# /init of the test guest.  Runs every line "name|command[|modes]" of
+# /tests.list in each mode of vm.tlb_pending_filter (tpf_modes= on the
+# command line, default "0 1 2 3"), between TPF-BEGIN and TPF-END markers
+# that tpf/guest-parse.py reads, then reboots (QEMU runs with -no-reboot,
+# so it exits).  A line with a third field runs only in the modes it lists
+# (comma-separated); one without runs in every mode but 3, the debug mode
+# that never flushes before a copy.
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -17,7 +20,7 @@ mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 # Selftests that need hugetlb pages get a few; the rest skip those cases.
 echo 64 > /proc/sys/vm/nr_hugepages 2>/dev/null
 
-modes=${TPF_MODES:-0 1}
+modes=${TPF_MODES:-0 1 2 3}
 sysctl_test=1
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
@@ -29,13 +32,14 @@ done
 cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
 echo "TPF-GUEST-UP cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r) clocksource=$cs"
 
-# The switch itself: root-only, 0 and 1 only, nothing else changes it.
+# The switch itself: root-only, 0 to 2 (3 only with the debug option),
+# nothing else changes it.
 sysctl_check() {
 	f=/proc/sys/vm/tlb_pending_filter
 	[ -f $f ] || { echo "no $f"; return 1; }
 	ls -l $f | grep -q '^-rw-r--r--' || { echo "$f is not 0644"; return 1; }
 	before=$(cat $f)
-	for bad in 2 -1 on x; do
+	for bad in 4 -1 on x; do
 		if echo $bad > $f 2>/dev/null; then
 			echo "writing '$bad' to $f succeeded"
 			return 1
@@ -44,6 +48,7 @@ sysctl_check() {
 	done
 	echo 0 > $f && [ "$(cat $f)" = 0 ] || { echo "cannot set 0"; return 1; }
 	echo 1 > $f && [ "$(cat $f)" = 1 ] || { echo "cannot set 1"; return 1; }
+	echo 2 > $f && [ "$(cat $f)" = 2 ] || { echo "cannot set 2"; return 1; }
 	echo "$before" > $f
 	echo "sysctl ok"
 }
@@ -55,12 +60,23 @@ fi
 
 cd /tests
 for mode in $modes; do
-	# Modes other than 0 and 1 name runs on a kernel without the switch.
+	# Modes other than 0 to 3 name runs on a kernel without the switch.
 	case $mode in
-	0 | 1) echo $mode > /proc/sys/vm/tlb_pending_filter ;;
+	[0-3])
+		if ! echo $mode > /proc/sys/vm/tlb_pending_filter; then
+			echo "TPF-BEGIN $mode set-mode"
+			echo "cannot set vm.tlb_pending_filter=$mode"
+			echo "TPF-END $mode set-mode rc=1"
+			continue
+		fi
+		;;
 	esac
-	while IFS='|' read -r name cmd; do
+	while IFS='|' read -r name cmd only; do
 		[ -n "$name" ] || continue
+		case ",${only:-0,1,2,n,y}," in
+		*,$mode,*) ;;
+		*) continue ;;
+		esac
 		echo "TPF-BEGIN $mode $name"
 		start=$(cut -d' ' -f1 /proc/uptime)
 		timeout -s KILL ${TPF_TEST_TIMEOUT:-900} sh -c "$cmd" < /dev/null 2>&1

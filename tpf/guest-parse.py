@@ -6,7 +6,9 @@ Each test ran between "TPF-BEGIN <mode> <name>" and "TPF-END <mode> <name>
 rc=<rc>".  A test passes with exit 0 and is skipped with exit 4 (KSFT_SKIP);
 anything else fails.  Within kselftest (TAP) output, "ok" lines make the
 test's pass set and "# SKIP" lines its skips.  The pass set of a test must
-be the same in every mode.  Any kernel WARNING, BUG or Oops fails the run.
+be the same in modes 0, 1 and 2.  Mode 3 (never flush before a copy, a
+debug option) is information: its results are listed, never judged.  Any
+kernel WARNING, BUG or Oops fails the run.
 
 Prints one line per test and mode, then "PASSED N FAILED N" counts as the
 last line; the exit status is 1 if anything failed.
@@ -23,7 +25,8 @@ UFFD_UNIT = re.compile(r'^Testing (.+?)\.\.\. (done|skipped|failed)')
 NUMBER = re.compile(r'\d+(\.\d+)?')
 TOTALS = re.compile(r'^# Totals: pass:(\d+) fail:(\d+) xfail:\d+ xpass:\d+ skip:(\d+)')
 KERNEL_BAD = re.compile(r'(WARNING: CPU|BUG: |Oops|Kernel panic|general protection fault|KASAN|KCSAN)')
-MODE_NAME = {'0': 'off', '1': 'on', '-': '-'}
+MODE_NAME = {'0': 'off', '1': 'on', '2': 'moved', '3': 'never', '-': '-'}
+JUDGED_MODES = ('0', '1', '2')
 
 
 def parse(lines):
@@ -83,7 +86,9 @@ def main():
 
     for t in tests:
         mode = MODE_NAME.get(t['mode'], t['mode'])
-        if t['rc'] == 0 and not t['not_ok']:
+        if t['mode'] == '3' and t['name'] != 'set-mode':
+            status = 'info'
+        elif t['rc'] == 0 and not t['not_ok']:
             status = 'pass'
             passed += 1
         elif t['rc'] == 4:
@@ -99,7 +104,7 @@ def main():
                   f'{len(t["ok"])} ok, {len(t["not_ok"])} not ok, {len(t["skip"])} skip'
                   if (t['ok'] or t['not_ok'] or t['skip']) else 'no TAP')
         secs = f" {t['seconds']:.0f}s" if 'seconds' in t else ''
-        print(f"{t['name']:<24} mode {mode:<3} {status:<4} ({counts}){secs}")
+        print(f"{t['name']:<24} mode {mode:<5} {status:<4} ({counts}){secs}")
         for s in sorted(t['skip'])[:8]:
             print(f'    skipped: {s}')
         if len(t['skip']) > 8:
@@ -112,17 +117,18 @@ def main():
     # The same tests must pass whatever the mode.
     by_name = {}
     for t in tests:
-        if t['mode'] in ('0', '1'):
+        if t['mode'] in JUDGED_MODES:
             by_name.setdefault(t['name'], {})[t['mode']] = t
     for name, modes in sorted(by_name.items()):
-        if len(modes) != 2:
-            continue
-        a, b = modes['0'], modes['1']
-        if (a['rc'] == 0) != (b['rc'] == 0) or a['ok'] != b['ok']:
-            failed += 1
-            diff = sorted(a['ok'] ^ b['ok'])[:5]
-            failures.append(f'{name}: pass set differs between off and on' +
-                            (f' ({", ".join(diff)})' if diff else ''))
+        first = min(modes)
+        a = modes[first]
+        for m, b in sorted(modes.items()):
+            if (a['rc'] == 0) != (b['rc'] == 0) or a['ok'] != b['ok']:
+                failed += 1
+                diff = sorted(a['ok'] ^ b['ok'])[:5]
+                failures.append(f'{name}: pass set differs between modes '
+                                f'{MODE_NAME[first]} and {MODE_NAME[m]}' +
+                                (f' ({", ".join(diff)})' if diff else ''))
 
     if out_json:
         with open(out_json, 'w', encoding='utf-8') as f:

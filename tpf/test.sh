@@ -62,7 +62,7 @@ if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
 		read -r _ gp _ gf <<< "$(echo "$out" | tail -n 1)"
 		[ "$gp" -gt 0 ] && pass "guest: selftests, test x mode" "$gp"
 		[ "$gf" -gt 0 ] && fail "guest: $gf failures (log $LOGS/guest-x86_64.log)" "$gf"
-		grep -h -e 'zap_noise: mode=' -e 'switch_flip: ' -e 'torture: mode=' \
+		grep -h -e 'zap_noise: mode=' -e '# switch_flip: ' -e 'torture: mode=' \
 			"$LOGS/guest-x86_64.log" | sed 's/^# /guest: /'
 	fi
 fi

@@ -4,14 +4,23 @@
 
 bench-report.py OUTDIR LOG...
 
-Each run sits between "TPF-BEGIN <mode> <shape>" and "TPF-END ...": mode 0
-is vm.tlb_pending_filter=0 (upstream's check), 1 the filter, y the filter
-kernel booted for shape d alone, n a kernel built without the filter.  A run holds tpf-bench's JSON line, "PERF" lines (perf
-stat -x,) and "VMSTAT name delta" lines.  Every value is the median of the
-runs of its mode.
+Each run sits between "TPF-BEGIN <mode> <shape>" and "TPF-END ...".  The
+mode is the value of vm.tlb_pending_filter: 0 "off" (upstream's
+mm_tlb_flush_pending() check at upstream's place, before the reuse
+decision), 2 "moved" (the same check at the copy point) and 1 "filter"
+(the filter at the copy point); y is the filter kernel booted for shape d
+alone, n a kernel built without the filter (d's "off").  A run holds
+tpf-bench's JSON line, "PERF" lines (perf stat -x,), "VMSTAT name delta"
+lines and "SYSCTL vm.tlb_pending_filter <mode in effect>", which must match
+the mode the run is filed under.  Every value is the median of the runs of
+its mode.
+
+The "on" of bench.json is the filter's value (mode 1), "ratio" on / off,
+"ratio_moved" on / moved.
 """
 
 import json
+import math
 import os
 import re
 import statistics
@@ -20,6 +29,14 @@ import sys
 
 BEGIN = re.compile(r'^TPF-BEGIN (\S+) (\S+)\s*$')
 END = re.compile(r'^TPF-END (\S+) (\S+) rc=(\d+)')
+
+# Column of the table and of bench.json -> mode of the filter kernel.
+MODES = {'off': '0', 'moved': '2', 'on': '1'}
+# Shape d's kernel comparison: CONFIG_TLB_PENDING_FILTER=n is its "off".
+KERNELS = {'off': 'n', 'on': 'y'}
+# A target is a ratio of the table: its bench.json key and its name.
+RATIO_NAME = {'ratio': 'filter/off', 'ratio_moved': 'filter/moved'}
+RATIO_BASE = {'ratio': 'off', 'ratio_moved': 'moved'}
 
 
 def parse(path):
@@ -30,7 +47,8 @@ def parse(path):
             m = BEGIN.match(line)
             if m:
                 cur = {'mode': m.group(1), 'shape': m.group(2), 'perf': {},
-                       'vmstat': {}, 'bench': None}
+                       'vmstat': {}, 'bench': None, 'sysctl': None,
+                       'log': path}
                 continue
             m = END.match(line)
             if m and cur:
@@ -49,6 +67,8 @@ def parse(path):
             elif line.startswith('VMSTAT '):
                 _, name, delta = line.split()
                 cur['vmstat'][name] = int(float(delta))
+            elif line.startswith('SYSCTL vm.tlb_pending_filter '):
+                cur['sysctl'] = line.split()[2]
     return runs
 
 
@@ -63,10 +83,23 @@ def clocksource(path):
     return clock
 
 
+def problem(r):
+    """Why a run does not count, or None."""
+    if r['rc'] != 0:
+        return f"rc {r['rc']}"
+    if not r['bench']:
+        return 'no tpf-bench output'
+    # guest-init.sh writes the switch only for the modes it knows: a run
+    # filed under a mode it did not set ran in the previous one.
+    if r['mode'] in MODES.values() and r['sysctl'] not in (None, r['mode']):
+        return f"filed under mode {r['mode']} but ran in mode {r['sysctl']}"
+    return None
+
+
 def values(runs, shape, mode, get):
     out = []
     for r in runs:
-        if r['shape'] == shape and r['mode'] == mode and r['rc'] == 0 and r['bench']:
+        if r['shape'] == shape and r['mode'] == mode and not problem(r):
             v = get(r)
             if v is not None:
                 out.append(v)
@@ -77,16 +110,37 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def row(shape, metric, off, on, target, note=''):
-    m_off, m_on = median(off), median(on)
-    ratio = None
-    if m_off not in (None, 0) and m_on is not None:
-        ratio = m_on / m_off
-    elif m_off == 0 and m_on == 0:
-        ratio = 1.0
-    return {'shape': shape, 'metric': metric, 'off': m_off, 'on': m_on,
-            'ratio': ratio, 'runs': min(len(off), len(on)), 'target': target,
-            'note': note}
+def quotient(num, den):
+    if num is None or den is None:
+        return None
+    if den == 0:
+        return 1.0 if num == 0 else None
+    return num / den
+
+
+def row(shape, metric, short, kind, vals, goal=None, samples=None):
+    """vals: column ('off', 'moved', 'on') -> the runs' values; a column
+    missing from vals does not exist for the row ("-").  goal: (ratio key,
+    limit as written).  kind: 'count', 'time' or 'rate' (a ratio to
+    theory)."""
+    med = {c: median(vals[c]) if c in vals else None for c in MODES}
+    r = {'shape': shape, 'metric': metric,
+         'off': med['off'], 'moved': med['moved'], 'on': med['on'],
+         'ratio': quotient(med['on'], med['off']),
+         'ratio_moved': quotient(med['on'], med['moved']),
+         'runs': min(len(v) for v in vals.values()),
+         'target': f'{RATIO_NAME[goal[0]]} <= {goal[1]}' if goal else 'report',
+         # Not in bench.json:
+         '_short': short, '_kind': kind, '_goal': goal,
+         '_samples': samples or []}
+    return r
+
+
+def met(r):
+    if not r['_goal']:
+        return None
+    key, limit = r['_goal']
+    return r[key] is not None and r[key] <= float(limit)
 
 
 def fmt(v):
@@ -97,19 +151,12 @@ def fmt(v):
     return f'{int(v)}'
 
 
-def main():
-    outdir, logs = sys.argv[1], sys.argv[2:]
-    runs = [r for log in logs for r in parse(log)]
-    for log in logs:
-        clock = clocksource(log)
-        if clock not in ('tsc', 'tsc-early'):
-            print(f'warning: {log}: guest clocksource {clock}: times are coarse')
-    bad = [r for r in runs if r['rc'] != 0 or not r['bench']]
+def build_rows(runs):
     rows = []
 
-    def add(shape, metric, get, target, modes=('0', '1')):
-        rows.append(row(shape, metric, values(runs, shape, modes[0], get),
-                        values(runs, shape, modes[1], get), target))
+    def add(shape, metric, short, kind, get, goal=None, modes=MODES):
+        vals = {c: values(runs, shape, m, get) for c, m in modes.items()}
+        rows.append(row(shape, metric, short, kind, vals, goal))
 
     def bench(key):
         return lambda r: r['bench'].get(key)
@@ -118,67 +165,298 @@ def main():
     # enum tlb_flush_reason: 4 is TLB_REMOTE_SEND_IPI, traced by the sender.
     ipis = lambda r: r['perf'].get('tlb:tlb_flush/reason=4')
     remote = lambda r: r['vmstat'].get('nr_tlb_remote_flush')
+    # Copy faults in a uffd-wp VMA as the kernel saw them, else as made.
+    copies = lambda r: r['perf'].get('tlb_pending_filter:wp_copy_check',
+                                     r['bench'].get('copies'))
 
-    add('a', 'do_wp_page() flushes (async uffd-wp writers vs zaps)', flush, '<= 0.01')
-    add('a', 'TLB shootdown IPIs sent (tlb:tlb_flush reason 4)', ipis, 'report')
-    add('a', 'remote TLB flushes (vmstat nr_tlb_remote_flush)', remote, 'report')
-    # b: the filter's false positives against the rate a uniform hash gives.
+    add('a', 'do_wp_page() flushes (uffd-wp writers vs zaps)',
+        'do_wp_page()\nflushes', 'count', flush, ('ratio', '0.01'))
+    add('a', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
+        'shootdown\nIPIs', 'count', ipis)
+    add('a', 'remote TLB flushes (vmstat nr_tlb_remote_flush)',
+        'remote\nflushes', 'count', remote)
+    # b: the filter's false positives against the rate a uniform hash
+    # gives; both come from the filter's runs, theory in the "off" column.
     fp = lambda r: (r['bench']['filter_hits'] / r['bench']['filter_tests']
                     if r['bench'].get('filter_tests') else None)
     theo = lambda r: (r['bench']['mean_set_buckets'] / 64
                       if r['bench'].get('filter_tests') else None)
-    rows.append(row('b', 'false-positive rate (off: theoretical set/64, on: measured)',
-                    values(runs, 'b', '1', theo), values(runs, 'b', '1', fp),
-                    '<= 1.2'))
-    add('b', 'do_wp_page() flushes (COW copies vs single-page wp)', flush, 'report')
-    add('c', 'do_wp_page() flushes (256 MiB UFFDIO_WRITEPROTECT)', flush, '<= 0.10')
-    add('c', '  of which inside the range (reuse faults)', bench('in_flushes'), 'report')
-    add('c', '  of which outside the range (copies)', bench('out_flushes'), 'report')
-    add('c', 'TLB shootdown IPIs sent (tlb:tlb_flush reason 4)', ipis, 'report')
-    add('d', 'mprotect(PROT_READ) 64 MiB, min us, CONFIG=n vs =y kernel',
-        bench('mprotect_us_min'), '<= 1.02', ('n', 'y'))
-    add('d', 'UFFDIO_WRITEPROTECT 64 MiB, min us, CONFIG=n vs =y kernel',
-        bench('uffd_wp_us_min'), '<= 1.02', ('n', 'y'))
-    # Both modes of the filter kernel mark: the same boot shows only noise.
-    add('d', 'mprotect(PROT_READ) of 64 MiB, min us (same boot, 0 vs 1)',
-        bench('mprotect_us_min'), 'report')
-    add('e', 'copy fault with nothing pending, min ns', bench('fault_ns_min'), '<= 1.01')
+    per_run = lambda r: quotient(fp(r), theo(r))
+    rows.append(row('b', 'false-pos. rate: off = theory (set/64), filter = measured',
+                    'measured /\ntheory', 'rate',
+                    {'off': values(runs, 'b', '1', theo),
+                     'on': values(runs, 'b', '1', fp)},
+                    ('ratio', '1.2'), values(runs, 'b', '1', per_run)))
+    add('b', 'do_wp_page() flushes (COW copies vs single-page wp)',
+        'do_wp_page()\nflushes', 'count', flush)
+    add('c', 'do_wp_page() flushes (256 MiB UFFDIO_WRITEPROTECT)',
+        'do_wp_page()\nflushes', 'count', flush, ('ratio', '0.10'))
+    add('c', '  of which inside the range (reuse faults)',
+        'inside\n(reuses)', 'count', bench('in_flushes'))
+    add('c', '  of which outside the range (copies)',
+        'outside\n(copies)', 'count', bench('out_flushes'))
+    add('c', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
+        'shootdown\nIPIs', 'count', ipis)
+    add('d', 'mprotect(PROT_READ) 64 MiB min us, CONFIG=n vs =y',
+        'mprotect\nCONFIG=n/y', 'time', bench('mprotect_us_min'),
+        ('ratio', '1.02'), KERNELS)
+    add('d', 'UFFDIO_WRITEPROTECT 64 MiB min us, CONFIG=n vs =y',
+        'uffd-wp\nCONFIG=n/y', 'time', bench('uffd_wp_us_min'),
+        ('ratio', '1.02'), KERNELS)
+    # Every mode of the filter kernel marks: the same boot shows only noise.
+    add('d', 'mprotect(PROT_READ) 64 MiB min us, same boot',
+        'mprotect\nsame boot', 'time', bench('mprotect_us_min'))
+    add('e', 'copy fault with nothing pending, min ns',
+        'copy fault\nmin ns', 'time', bench('fault_ns_min'), ('ratio', '1.01'))
+    add('h', 'do_wp_page() flushes (copies vs zaps and wp)',
+        'do_wp_page()\nflushes', 'count', flush, ('ratio_moved', '0.05'))
+    add('h', 'copy faults in the uffd-wp VMA (wp_copy_check)',
+        'copy\nfaults', 'count', copies)
+    add('h', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
+        'shootdown\nIPIs', 'count', ipis)
+    return rows
 
-    print(f"{'shape':<5} {'metric':<62} {'off':>10} {'on':>10} {'ratio':>8} {'runs':>4}  target")
+
+def print_table(rows):
+    print(f"{'shape':<5} {'metric':<57} {'off':>9} {'moved':>9} {'filter':>9} "
+          f"{'filter/off':>10} {'filter/moved':>12} {'runs':>4}  target")
     for r in rows:
-        print(f"{r['shape']:<5} {r['metric']:<62} {fmt(r['off']):>10} {fmt(r['on']):>10} "
-              f"{fmt(r['ratio']):>8} {r['runs']:>4}  {r['target']}")
+        print(f"{r['shape']:<5} {r['metric']:<57} {fmt(r['off']):>9} "
+              f"{fmt(r['moved']):>9} {fmt(r['on']):>9} {fmt(r['ratio']):>10} "
+              f"{fmt(r['ratio_moved']):>12} {r['runs']:>4}  {r['target']}")
+    print()
+    print('targets:')
+    for r in rows:
+        ok = met(r)
+        if ok is None:
+            continue
+        key = r['_goal'][0]
+        verdict = 'no data' if r[key] is None else 'met' if ok else 'NOT met'
+        print(f"  {r['shape']}  {r['metric'].strip():<57} "
+              f"{RATIO_NAME[key]} = {fmt(r[key])}, target {r['target']}: {verdict}")
+
+
+# Plot -------------------------------------------------------------------
+
+COLOUR = {'off': '#8c8c8c', 'moved': '#1f77b4', 'on': '#2ca02c'}
+TITLE = {'off': 'off (0)', 'moved': 'moved (2)', 'on': 'filter (1)'}
+GOAL_COLOUR = '#d62728'
+FLOOR = 0.5     # where a zero count is drawn on a log scale
+PANEL_TITLE = {
+    ('a', 'count'): 'a: uffd-wp reuse faults vs zaps',
+    ('b', 'count'): 'b: fork COW copies vs single-page wp',
+    ('b', 'rate'): 'b: filter false positives, measured / theory',
+    ('c', 'count'): 'c: one 256 MiB UFFDIO_WRITEPROTECT',
+    ('d', 'time'): 'd: deferral side, min us per call',
+    ('e', 'time'): 'e: copy fault, nothing pending, min ns',
+    ('h', 'count'): 'h: copies vs zaps and single-page wp',
+}
+
+
+def gp_str(s):
+    """A double-quoted gnuplot string (escapes such as \\n are honoured)."""
+    return '"' + s.replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n') + '"'
+
+
+def plot_bars(panel, title):
+    """Clustered bars, one cluster per row, off / moved / filter in it."""
+    log = panel[0]['_kind'] == 'count'
+    out = [f'set title {gp_str(title)} font ",12"']
+    present = [r[c] for r in panel for c in MODES if r[c] is not None]
+    top = max(present + [1])
+    if log:
+        lo = 0.3
+        hi = 10 ** (math.log10(lo) + (math.log10(top) - math.log10(lo)) * 1.35)
+        out += ['set logscale y', 'set format y "%.0f"',
+                'set ylabel "count (log scale)"']
+        where = lambda y: math.log10(y / lo) / math.log10(hi / lo)
+    else:
+        lo, hi = 0, top * 1.3
+        unit = 'us' if panel[0]['shape'] == 'd' else 'ns'
+        out += ['unset logscale y', 'set format y "%g"',
+                f'set ylabel "{unit} (linear)"']
+        where = lambda y: y / hi
+    out.append(f'set yrange [{lo}:{hi:.6g}]')
+    tics, data = [], []
+    for k, r in enumerate(panel):
+        x0 = 4 * k
+        tics.append(f'{gp_str(r["_short"])} {x0 + 1}')
+        line = []
+        for j, c in enumerate(MODES):
+            v, x = r[c], x0 + j
+            if v is None:
+                line += [str(x), '?']
+                out.append(f'set label "n/a" at {x},{0.3 if log else 0} rotate by 90 '
+                           f'left offset 0,0.5 font ",8" front')
+                continue
+            y = FLOOR if log and v < FLOOR else v
+            line += [str(x), f'{y:.6g}']
+            out.append(f'set label {gp_str(fmt(v))} at {x},{y:.6g} rotate by 90 '
+                       f'left offset 0,0.4 font ",8" front')
+        data.append(' '.join(line))
+        if r['_goal']:
+            key, limit = r['_goal']
+            base = r[RATIO_BASE[key]]
+            if base:
+                # Across the cluster, named upright in the gap after it,
+                # upwards from the line in the lower half, else downwards.
+                g = base * float(limit)
+                out.append(f'set arrow from {x0 - 0.6},{g:.6g} to {x0 + 3},{g:.6g} '
+                           f'nohead front lc rgb "{GOAL_COLOUR}" dt (8,4) lw 2.5')
+                text = f'goal {limit} x {TITLE[RATIO_BASE[key]].split()[0]}'
+                up = where(g) < 0.5
+                out.append(f'set label {gp_str(text)} at {x0 + 3},{g:.6g} rotate by 90 '
+                           f'{"left" if up else "right"} offset 0,{0.5 if up else -0.5} '
+                           f'font ",8" tc rgb "{GOAL_COLOUR}" front')
+    out.append(f'set xrange [-1:{4 * len(panel)}]')
+    out.append(f'set xtics ({", ".join(tics)}) nomirror font ",10"')
+    name = f'$p{id(panel)}'
+    out.append(f'{name} << EOD')
+    out += data
+    out.append('EOD')
+    clauses = [f'{name} using {2 * j + 1}:{2 * j + 2} with boxes lc rgb "{COLOUR[c]}" notitle'
+               for j, c in enumerate(MODES) if any(r[c] is not None for r in panel)]
+    if not clauses:
+        out.append('set label "no runs" at graph 0.5,graph 0.5 center font ",12"')
+        clauses = ['NaN notitle']
+    out.append('plot ' + ', '.join(clauses))
+    return out
+
+
+def plot_rate(r, title):
+    """The false-positive rate as a ratio to theory: ideal 1, goal marked."""
+    out = [f'set title {gp_str(title)} font ",12"', 'unset logscale y',
+           'set format y "%g"', 'set ylabel "measured / theory (linear)"']
+    limit = float(r['_goal'][1]) if r['_goal'] else None
+    vals = [v for v in [r['ratio']] + r['_samples'] if v is not None]
+    top = max(vals + [limit or 1, 1]) * 1.3
+    out += [f'set yrange [0:{top:.6g}]', 'set xrange [0:2]',
+            'set xtics ("filter (1)\\nmedian" 0.7, "filter (1)\\neach run" 1.5) '
+            'nomirror font ",10"']
+    if r['ratio'] is None:
+        out.append('set label "no data (no tpf_test events)" at graph 0.5,graph 0.5 center')
+        out.append('unset key')
+        out.append('plot NaN notitle')
+        return out
+    out.append(f'set label {gp_str(fmt(r["ratio"]))} at 0.7,{r["ratio"]:.6g} center '
+               f'offset 0,0.8 font ",9" boxed front')
+    name = f'$p{id(r)}'
+    out.append(f'{name} << EOD')
+    out.append(f'0.7 {r["ratio"]:.6g}')
+    out.append('EOD')
+    out.append(f'{name}s << EOD')
+    n = len(r['_samples'])
+    out += [f'{1.5 + (0.5 * (i - (n - 1) / 2) / max(n - 1, 1)):.3f} {v:.6g}'
+            for i, v in enumerate(r['_samples'])]
+    out.append('EOD')
+    lines = ['1 with lines lc rgb "black" dt 3 lw 2 title "ideal 1 (uniform hash)"']
+    if limit:
+        lines.append(f'{limit} with lines lc rgb "{GOAL_COLOUR}" dt 2 lw 2 '
+                     f'title {gp_str("goal <= " + r["_goal"][1])}')
+    out.append('set key top left opaque box samplen 3 font ",9"')
+    out.append(f'plot {name} using 1:2 with boxes lc rgb "{COLOUR["on"]}" notitle, '
+               f'{name}s using 1:2 with points pt 7 ps 1.2 lc rgb "{COLOUR["on"]}" notitle, '
+               + ', '.join(lines))
+    out.append('unset key')
+    return out
+
+
+def plot_legend(runs_per_mode):
+    lines = [
+        "off (0): upstream's mm_tlb_flush_pending()",
+        "    check before the reuse decision",
+        'moved (2): the same check at the copy point',
+        'filter (1): the filter at the copy point',
+        '',
+        'off -> moved: saved by the placement',
+        'moved -> filter: saved by the filter',
+        '',
+        'd CONFIG=n/y: off = kernel without the',
+        '    filter, filter = filter kernel; no moved',
+        'b: measured false-positive rate / theory',
+        f'medians over {runs_per_mode} runs per mode',
+        'log scales: 0 drawn at 0.5, labelled 0',
+        'red dashes: goal = target ratio x the',
+        '    mode it is relative to',
+    ]
+    out = ['unset title', 'unset logscale y', 'unset xtics', 'unset ytics',
+           'unset ylabel', 'unset border', 'unset grid', 'set xrange [0:1]',
+           'set yrange [0:1]', 'set lmargin 2', 'set rmargin 1',
+           'set key at graph 0.02,graph 0.98 left top Left reverse '
+           'samplen 2 spacing 1.4 font ",11"']
+    for i, text in enumerate(lines):
+        out.append(f'set label {gp_str(text)} at graph 0.02,graph {0.72 - i * 0.05:.3f} '
+                   f'left font ",10"')
+    out.append('plot ' + ', '.join(
+        f'NaN with boxes lc rgb "{COLOUR[c]}" title {gp_str(TITLE[c])}' for c in MODES))
+    return out
+
+
+def plot(rows, png):
+    panels = []
+    for r in rows:
+        key = (r['shape'], r['_kind'])
+        if panels and panels[-1][0] == key:
+            panels[-1][1].append(r)
+        else:
+            panels.append((key, [r]))
+    runs = max((r['runs'] for r in rows), default=0)
+    cols = 4
+    nrows = (len(panels) + 1 + cols - 1) // cols
+    script = [
+        f'set terminal pngcairo noenhanced size 1600,{500 * nrows} font "DejaVu Sans,10"',
+        f'set output {gp_str(png)}',
+        'set datafile missing "?"',
+        'set style fill solid 0.85 border rgb "#404040"',
+        'set boxwidth 0.9',
+        'set grid ytics lc rgb "#d0d0d0"',
+        'set tics nomirror',
+        'set lmargin 10',
+        'set bmargin 5',
+        'set tmargin 3',
+        'set style textbox opaque noborder margins 1,1',
+        f'set multiplot layout {nrows},{cols} title "TLB pending filter: '
+        f'off / moved / filter per shape (medians; counts and times: lower is better)" font ",14"',
+    ]
+    for (key, panel) in panels:
+        script += ['unset label', 'unset arrow', 'set border 3', 'set ytics font ",9"',
+                   'set grid ytics']
+        title = PANEL_TITLE.get(key, f'{key[0]}: {key[1]}')
+        if key[1] == 'rate':
+            script += plot_rate(panel[0], title)
+        else:
+            script += plot_bars(panel, title)
+    script += ['unset label', 'unset arrow']
+    script += plot_legend(runs)
+    script.append('unset multiplot')
+    subprocess.run(['gnuplot'], input='\n'.join(script) + '\n', text=True,
+                   check=True)
+
+
+def main():
+    if len(sys.argv) < 3:
+        print('usage: bench-report.py OUTDIR LOG...', file=sys.stderr)
+        return 2
+    outdir, logs = sys.argv[1], sys.argv[2:]
+    runs = [r for log in logs for r in parse(log)]
+    for log in logs:
+        clock = clocksource(log)
+        if clock not in ('tsc', 'tsc-early'):
+            print(f'warning: {log}: guest clocksource {clock}: times are coarse')
+    bad = [r for r in runs if problem(r)]
+    rows = build_rows(runs)
+    print_table(rows)
     for r in bad:
-        print(f"run failed: shape {r['shape']} mode {r['mode']} rc {r.get('rc')}")
+        print(f"run failed: shape {r['shape']} mode {r['mode']}: {problem(r)} ({r['log']})")
 
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, 'bench.json'), 'w', encoding='utf-8') as f:
-        json.dump(rows, f, indent=1)
+        json.dump([{k: v for k, v in r.items() if not k.startswith('_')} for r in rows],
+                  f, indent=1)
         f.write('\n')
-
-    # One bar per row: the on/off ratio.
-    dat = os.path.join(outdir, 'bench.dat')
-    with open(dat, 'w', encoding='utf-8') as f:
-        for i, r in enumerate(rows):
-            label = f"{r['shape']}: {r['metric'].strip()[:18]}".replace('"', "'")
-            f.write(f'{i} "{label}" {r["ratio"] if r["ratio"] is not None else 0}\n')
     png = os.path.join(outdir, 'bench.png')
-    script = f'''
-set terminal pngcairo noenhanced size 1100,650
-set output "{png}"
-set title "TLB pending filter: on/off ratio per shape (lower is better; 1 = no change)"
-set style fill solid 0.6
-set boxwidth 0.6
-set yrange [0:*]
-set grid ytics
-set xtics rotate by -35 font ",8"
-set bmargin 9
-set ylabel "ratio on / off"
-plot "{dat}" using 1:3:xtic(2) with boxes notitle, 1 with lines dt 2 title "1.0"
-'''
     try:
-        subprocess.run(['gnuplot'], input=script, text=True, check=True)
-        os.unlink(dat)
+        plot(rows, png)
         print(f'wrote {os.path.join(outdir, "bench.json")} and {png}')
     except (OSError, subprocess.CalledProcessError) as e:
         print(f'gnuplot failed: {e}')

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # In the benchmark guest: run one tpf-bench shape under perf stat, and
-# print the deltas of the CONFIG_DEBUG_TLBFLUSH vmstat counters.
+# print the deltas of the CONFIG_DEBUG_TLBFLUSH vmstat counters and the
+# mode vm.tlb_pending_filter was in ("SYSCTL -" on a kernel without it),
+# which bench-report.py checks against the mode the run is filed under.
 #
 # tlb:tlb_flush is counted once per reason (include/linux/mm_types.h,
 # enum tlb_flush_reason), each under its own filter; the output names
@@ -15,6 +17,7 @@ reasons="0 1 2 3 4"
 set --
 if [ "${2:-}" != notrace ]; then
 	for ev in tlb_pending_filter:wp_flush tlb_pending_filter:tpf_test \
+		  tlb_pending_filter:wp_copy_check \
 		  tlb_pending_filter:tpf_mark tlb_pending_filter:tpf_reset; do
 		# Events a kernel lacks (the filter off at build time) are left out.
 		[ -d "/sys/kernel/tracing/events/${ev%%:*}/${ev#*:}" ] || continue
@@ -26,6 +29,7 @@ if [ "${2:-}" != notrace ]; then
 fi
 set -- "$@" -e page-faults
 
+mode=$(cat /proc/sys/vm/tlb_pending_filter 2>/dev/null) || mode=-
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.before
 perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape"
 rc=$?
@@ -36,4 +40,5 @@ grep -v -e '^#' -e '^$' /tmp/perf.out |
 		$3 == "tlb:tlb_flush" { $3 = $3 "/reason=" reason[++i] }
 		{ print "PERF " $1 "," $2 "," $3 }'
 paste -d' ' /tmp/vm.before /tmp/vm.after | awk '{ print "VMSTAT", $1, $4 - $2 }'
+echo "SYSCTL vm.tlb_pending_filter ${mode:--}"
 exit $rc

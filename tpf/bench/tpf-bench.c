@@ -14,6 +14,9 @@
  *   tpf-bench d   the deferral side alone: mprotect(PROT_READ) and
  *                 UFFDIO_WRITEPROTECT of a populated 64 MiB range
  *   tpf-bench e   copy faults in a uffd-wp VMA with nothing pending
+ *   tpf-bench h   copy faults in a uffd-wp VMA while one thread zaps
+ *                 unrelated memory and another write-protects single pages
+ *                 of another uffd-wp region far away, and un-protects them
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -67,6 +70,26 @@ static char *map(size_t len)
 		munmap(p, a - p);
 	munmap(a + len, p + align - a);
 	/* 4 KiB PTEs throughout: THP would change what is measured. */
+	if (madvise(a, len, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	return a;
+}
+
+/*
+ * A mapping 1 GiB below @near, so that it shares no page table and no VMA
+ * with it; wherever mmap() puts it if that place is taken.
+ */
+static char *map_far(char *near, size_t len)
+{
+	char *hint = near - (1UL << 30) - len;
+	char *a = mmap(hint, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (a == MAP_FAILED || a != hint) {
+		if (a != MAP_FAILED)
+			munmap(a, len);
+		return map(len);
+	}
 	if (madvise(a, len, MADV_NOHUGEPAGE))
 		die("madvise(MADV_NOHUGEPAGE)");
 	return a;
@@ -142,7 +165,7 @@ static void *zapper_fn(void *arg)
 		touch_write(z->area, z->pages);
 		madvise(z->area, z->pages * psize, MADV_DONTNEED);
 		madvise(z->area, z->pages * psize, MADV_DONTNEED);
-		z->zaps += 2;
+		ADD(z->zaps, 2);
 	}
 	return NULL;
 }
@@ -560,12 +583,127 @@ static void shape_e(void)
 	       pages * rounds, t.sum * 1e9 / (pages * rounds), t.min * 1e9 / pages);
 }
 
+/*
+ * Shape h: copy faults in a uffd-wp VMA while other threads hold flushes
+ * pending for unrelated memory, the case where the placement of the check
+ * cannot help (there is no reuse to spare) and only the filter can.
+ * H_WRITERS threads write their slice of a uffd-wp area whose pages were
+ * first read-faulted to the zero page, so every write copies; between
+ * rounds each re-arms its slice with MADV_DONTNEED.  Meanwhile one thread
+ * zaps 256 KiB of plain memory (populated, then already empty) and another
+ * write-protects random single pages of a second uffd-wp region 1 GiB away
+ * and un-protects them again.  Upstream's check, wherever it sits, flushes
+ * every copy that meets any open mmu_gather; the filter only those whose
+ * bucket a write-protect has marked.  Buckets are address bits, so the
+ * write-protected pages share buckets with the copies now and then: that
+ * is what is measured, not avoided.  The agitators are seen running before
+ * the writers start, and run until they are done.
+ */
+#define H_WRITERS	2
+
+struct h_writer {
+	pthread_t thread;
+	char *area;
+	size_t pages, rounds;
+	int *go;
+};
+
+static void *h_writer_fn(void *arg)
+{
+	struct h_writer *w = arg;
+	size_t r;
+
+	while (!LOAD(*w->go))
+		sched_yield();
+	for (r = 0; r < w->rounds; r++) {
+		madvise(w->area, w->pages * psize, MADV_DONTNEED);
+		touch_read(w->area, w->pages);
+		touch_write(w->area, w->pages);
+	}
+	return NULL;
+}
+
+struct h_protector {
+	pthread_t thread;
+	int fd;
+	char *area;
+	size_t pages;
+	int *stop;
+	unsigned long wps;
+};
+
+static void *h_protector_fn(void *arg)
+{
+	struct h_protector *p = arg;
+	unsigned int seed = 2;
+
+	while (!LOAD(*p->stop)) {
+		char *a = p->area + (rand_r(&seed) % p->pages) * psize;
+
+		uffd_wp(p->fd, a, psize, true);
+		uffd_wp(p->fd, a, psize, false);
+		ADD(p->wps, 1);
+	}
+	return NULL;
+}
+
+static void shape_h(void)
+{
+	const size_t pages = 1024, rounds = 16, slice = pages / H_WRITERS;
+	const size_t ppages = 1024;
+	size_t len = pages * psize, plen = ppages * psize, i;
+	struct h_writer w[H_WRITERS];
+	struct zapper z = { .pages = 64 };
+	struct h_protector p = { .pages = ppages };
+	int fd = uffd_open(true), stop = 0, go = 0;
+	char *area = map(len);
+	unsigned long zaps, wps;
+	double t0, t;
+
+	p.fd = uffd_open(true);
+	p.area = map_far(area, plen);
+	p.stop = &stop;
+	z.area = map(z.pages * psize);
+	z.stop = &stop;
+	uffd_register(fd, area, len);
+	uffd_register(p.fd, p.area, plen);
+	touch_write(p.area, ppages);
+
+	if (pthread_create(&z.thread, NULL, zapper_fn, &z) ||
+	    pthread_create(&p.thread, NULL, h_protector_fn, &p))
+		die("pthread_create");
+	for (i = 0; i < H_WRITERS; i++) {
+		w[i] = (struct h_writer){ .area = area + i * slice * psize,
+					  .pages = slice, .rounds = rounds,
+					  .go = &go };
+		if (pthread_create(&w[i].thread, NULL, h_writer_fn, &w[i]))
+			die("pthread_create");
+	}
+	while (LOAD(z.zaps) < 8 || LOAD(p.wps) < 8)
+		sched_yield();
+	zaps = LOAD(z.zaps);
+	wps = LOAD(p.wps);
+	t0 = now();
+	STORE(go, 1);
+	for (i = 0; i < H_WRITERS; i++)
+		pthread_join(w[i].thread, NULL);
+	t = now() - t0;
+	zaps = LOAD(z.zaps) - zaps;
+	wps = LOAD(p.wps) - wps;
+	STORE(stop, 1);
+	pthread_join(z.thread, NULL);
+	pthread_join(p.thread, NULL);
+	printf("{\"shape\": \"h\", \"writers\": %d, \"copies\": %zu, ", H_WRITERS,
+	       slice * H_WRITERS * rounds);
+	printf("\"zaps\": %lu, \"wps\": %lu, \"seconds\": %.3f}\n", zaps, wps, t);
+}
+
 int main(int argc, char **argv)
 {
 	psize = getpagesize();
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 2 || strlen(argv[1]) != 1 || argv[1][0] < 'a' || argv[1][0] > 'e') {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e\n");
+	if (argc != 2 || !strchr("abcdeh", argv[1][0]) || !argv[1][0] || argv[1][1]) {
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|h\n");
 		return 2;
 	}
 	switch (argv[1][0]) {
@@ -583,6 +721,9 @@ int main(int argc, char **argv)
 		break;
 	case 'e':
 		shape_e();
+		break;
+	case 'h':
+		shape_h();
 		break;
 	}
 	return 0;

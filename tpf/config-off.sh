@@ -12,12 +12,29 @@
 # With KSRC there is no pristine tree to compare against: the objects are
 # only built.  The same objects are also built with the filter on, since the
 # KUnit kernel does not compile all of them (THP, soft-dirty, ...).
+#
+# ARCH=x86_64 (default) or ARCH=i386, each in build trees of its own
+# (x86_64 keeps the unsuffixed names).  On i386 the options that x86_64
+# alone offers (uffd-wp, soft-dirty, NUMA balancing) stay off.
 
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/tpf/lib.sh"
 
 ARCH=${ARCH:-x86_64}
+case "$ARCH" in
+x86_64)
+	SUFFIX=
+	REQUIRED="USERFAULTFD PTE_MARKER_UFFD_WP MEM_SOFT_DIRTY KSM TRANSPARENT_HUGEPAGE NUMA_BALANCING MAPPING_DIRTY_HELPERS"
+	;;
+i386)
+	SUFFIX=-i386
+	REQUIRED="USERFAULTFD KSM TRANSPARENT_HUGEPAGE MAPPING_DIRTY_HELPERS"
+	;;
+*)
+	die "config-off.sh: ARCH=$ARCH: expected x86_64 or i386"
+	;;
+esac
 # obj_config OUT SRC y|n: defconfig plus the options under which the touched
 # code is compiled in (DRM_VMWGFX selects MAPPING_DIRTY_HELPERS).
 obj_config() {
@@ -36,8 +53,7 @@ obj_config() {
 		"$src/scripts/config" --file "$out/.config" -d TLB_PENDING_FILTER
 	fi
 	make -s -C "$src" O="$out" ARCH="$ARCH" olddefconfig
-	for opt in USERFAULTFD PTE_MARKER_UFFD_WP MEM_SOFT_DIRTY KSM \
-		   TRANSPARENT_HUGEPAGE NUMA_BALANCING MAPPING_DIRTY_HELPERS; do
+	for opt in $REQUIRED; do
 		grep -q "^CONFIG_$opt=y" "$out/.config" ||
 			die "$out/.config: CONFIG_$opt did not stick"
 	done
@@ -68,24 +84,24 @@ done
 [ ${#objs[@]} -gt 0 ] || die "no objects to build"
 echo "objects: ${objs[*]}"
 
-on=$BUILD/on-overlay
+on=$BUILD/on-overlay$SUFFIX
 step "configuring $on (CONFIG_TLB_PENDING_FILTER=y)"
 obj_config "$on" "$SRC" y
 step "building ${#objs[@]} objects with the overlay, filter on"
 make -s -C "$SRC" O="$on" ARCH="$ARCH" -j"$JOBS" "${objs[@]}" mm/tlb_pending_filter.o
 
-out=$BUILD/off-overlay
+out=$BUILD/off-overlay$SUFFIX
 step "configuring $out (CONFIG_TLB_PENDING_FILTER=n)"
 obj_config "$out" "$SRC" n
 step "building ${#objs[@]} objects with the overlay, filter off"
 make -s -C "$SRC" O="$out" ARCH="$ARCH" -j"$JOBS" "${objs[@]}"
 
 if [ -n "${KSRC:-}" ]; then
-	echo "KSRC: built ${#objs[@]} objects with CONFIG_TLB_PENDING_FILTER=n (no pristine tree to compare)"
+	echo "KSRC: built ${#objs[@]} $ARCH objects with CONFIG_TLB_PENDING_FILTER=n (no pristine tree to compare)"
 	exit 0
 fi
 
-up=$BUILD/off-upstream
+up=$BUILD/off-upstream$SUFFIX
 step "configuring $up (pristine tree)"
 obj_config "$up" "$PRISTINE" n
 cmp -s <(grep -v '^#' "$out/.config") <(grep -v '^#' "$up/.config") ||
@@ -111,4 +127,4 @@ for o in "${objs[@]}"; do
 	fi
 done
 [ $bad -eq 0 ] || die "CONFIG_TLB_PENDING_FILTER=n changes the code of upstream objects"
-echo "${#objs[@]} objects built with CONFIG_TLB_PENDING_FILTER=n, code identical to upstream"
+echo "${#objs[@]} $ARCH objects built with CONFIG_TLB_PENDING_FILTER=n, code identical to upstream"

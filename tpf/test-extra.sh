@@ -3,9 +3,12 @@
 #
 # make -f Makefile.kunit test-arm64: the KUnit suite cross-built with
 # Debian's aarch64 compiler and run under qemu-system-aarch64.
+# make -f Makefile.kunit test-i386: the KUnit suite built for 32-bit x86
+# and run under qemu-system-i386 (the do_wp_page() cases skip: i386 has no
+# uffd-wp).
 # make -f Makefile.kunit test-debug: the KUnit suite (and its stress
 # cases) under lockdep + DEBUG_VM + KASAN, then under KCSAN; any kernel
-# report fails the run.  Both end with "N passed, N failed".
+# report fails the run.  All end with "N passed, N failed".
 
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +37,13 @@ arm64)
 	kunit_run arm64 arm64 --cross_compile=aarch64-linux-gnu- \
 		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
 	;;
+i386)
+	need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" \
+		"qemu-system-i386 qemu-system-x86" || exit 1
+	( ensure_source ) || { fail "kernel source and overlay"; summary; }
+	kunit_run i386 i386 "${KUNIT_QEMU[@]}" \
+		--qemu_args=-accel --qemu_args=tcg,thread=multi
+	;;
 debug)
 	need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" || exit 1
 	( ensure_source ) || { fail "kernel source and overlay"; summary; }
@@ -45,7 +55,7 @@ debug)
 	no_reports kcsan
 	;;
 *)
-	die "usage: test-extra.sh arm64|debug"
+	die "usage: test-extra.sh arm64|i386|debug"
 	;;
 esac
 summary

@@ -36,14 +36,19 @@ if [ "${TPF_SKIP_KUNIT:-}" != 1 ]; then
 		--qemu_args=-accel --qemu_args=tcg,thread=multi
 fi
 
-# --- CONFIG_TLB_PENDING_FILTER=n ------------------------------------------
-if "$REPO/tpf/config-off.sh" > "$LOGS/config-off.log" 2>&1; then
-	tail -n 3 "$LOGS/config-off.log"
-	pass "touched objects build with the filter on, and off as upstream"
-else
-	tail -n 20 "$LOGS/config-off.log"
-	fail "touched objects with the filter on and off (log $LOGS/config-off.log)"
-fi
+# --- CONFIG_TLB_PENDING_FILTER=n, on x86_64 and on i386 (32-bit) ---------
+for arch in x86_64 i386; do
+	log=$LOGS/config-off.log
+	[ "$arch" = x86_64 ] || log=$LOGS/config-off-$arch.log
+	step "touched objects, filter on and off, $arch (log $log)"
+	if ARCH=$arch "$REPO/tpf/config-off.sh" > "$log" 2>&1; then
+		tail -n 3 "$log"
+		pass "$arch: touched objects build with the filter on, and off as upstream"
+	else
+		tail -n 20 "$log"
+		fail "$arch: touched objects with the filter on and off (log $log)"
+	fi
+done
 
 # --- The guest: mm selftests and our own, in both modes -----------------
 . "$REPO/tpf/guest.sh"

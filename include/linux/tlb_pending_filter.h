@@ -44,8 +44,9 @@
  * @addr: user virtual address
  *
  * The hash is the page number modulo %TLB_PENDING_FILTER_BUCKETS: address
- * bits 12-17 with 4 KiB pages on 64-bit.  Neighbouring pages never share a
- * bucket; pages %TLB_PENDING_FILTER_BUCKETS pages apart (256 KiB) always do.
+ * bits 12-17 with 4 KiB pages on 64-bit, 12-16 on 32-bit.  Neighbouring
+ * pages never share a bucket; pages %TLB_PENDING_FILTER_BUCKETS pages apart
+ * (256 KiB on 64-bit) always do.
  *
  * Return: the bucket index, below %TLB_PENDING_FILTER_BUCKETS.
  */

@@ -17,6 +17,7 @@
 #include <linux/cpumask.h>
 #include <linux/delay.h>
 #include <linux/kthread.h>
+#include <linux/log2.h>
 #include <linux/mman.h>
 #include <linux/pgtable.h>
 #include <linux/random.h>
@@ -30,8 +31,8 @@
 #include <asm/tlb.h>
 #include <trace/events/tlb_pending_filter.h>
 
-/* A user-looking address whose page is bucket 0. */
-#define TPF_BASE	(0x7f0000000000UL & ~(SZ_2M - 1))
+/* A user-looking address on 32-bit and 64-bit, whose page is bucket 0. */
+#define TPF_BASE	((unsigned long)SZ_1G)
 #define TPF_PAGE(n)	(TPF_BASE + (unsigned long)(n) * PAGE_SIZE)
 
 KUNIT_DEFINE_ACTION_WRAPPER(tpf_mmput, mmput, struct mm_struct *);
@@ -57,6 +58,35 @@ static int tpf_users(struct mm_struct *mm)
 
 /* --- Hashing ------------------------------------------------------------ */
 
+/*
+ * One bucket per bit of a word, and the bucket is the address bits just
+ * above the page offset: bits 12-17 with 4 KiB pages on 64-bit, 12-16 on
+ * 32-bit.  Flipping any other address bit leaves the bucket alone.
+ */
+static void tpf_buckets_are_word_bits_above_page_offset(struct kunit *test)
+{
+	unsigned int lo = PAGE_SHIFT, hi = PAGE_SHIFT + ilog2(BITS_PER_LONG);
+	unsigned long addr = TPF_PAGE(0x15) + 0x123;
+	unsigned int b;
+
+	KUNIT_EXPECT_EQ(test, TLB_PENDING_FILTER_BUCKETS, BITS_PER_LONG);
+	KUNIT_EXPECT_TRUE(test, is_power_of_2(TLB_PENDING_FILTER_BUCKETS));
+	KUNIT_EXPECT_EQ(test, hweight_long(TLB_PENDING_FILTER_ALL),
+			TLB_PENDING_FILTER_BUCKETS);
+	if (PAGE_SHIFT == 12) {
+		KUNIT_EXPECT_EQ(test, lo, 12U);
+		KUNIT_EXPECT_EQ(test, hi - 1, BITS_PER_LONG == 64 ? 17U : 16U);
+	}
+	for (b = 0; b < BITS_PER_LONG; b++) {
+		bool hashed = b >= lo && b < hi;
+
+		KUNIT_EXPECT_EQ_MSG(test,
+				    tlb_pending_filter_bucket(addr ^ BIT(b)) !=
+				    tlb_pending_filter_bucket(addr),
+				    hashed, "address bit %u", b);
+	}
+}
+
 static void tpf_bucket_is_page_number_modulo_buckets(struct kunit *test)
 {
 	unsigned int i;
@@ -81,9 +111,11 @@ static void tpf_bucket_aliases_one_filter_span_apart(struct kunit *test)
 	unsigned long span = TLB_PENDING_FILTER_BUCKETS * PAGE_SIZE;
 	unsigned int i;
 
-	/* Bits 12-17 with 4 KiB pages and 64-bit words. */
-	if (PAGE_SHIFT == 12 && BITS_PER_LONG == 64)
-		KUNIT_EXPECT_EQ(test, span, (unsigned long)SZ_256K);
+	/* 256 KiB with 4 KiB pages on 64-bit, 128 KiB on 32-bit. */
+	if (PAGE_SHIFT == 12)
+		KUNIT_EXPECT_EQ(test, span,
+				BITS_PER_LONG == 64 ? (unsigned long)SZ_256K :
+						      (unsigned long)SZ_128K);
 
 	for (i = 0; i < TLB_PENDING_FILTER_BUCKETS; i++) {
 		unsigned long addr = TPF_PAGE(i);
@@ -721,6 +753,7 @@ static void tpf_concurrent_no_false_negative(struct kunit *test)
 }
 
 static struct kunit_case tlb_pending_filter_test_cases[] = {
+	KUNIT_CASE(tpf_buckets_are_word_bits_above_page_offset),
 	KUNIT_CASE(tpf_bucket_is_page_number_modulo_buckets),
 	KUNIT_CASE(tpf_bucket_ignores_offset_in_page),
 	KUNIT_CASE(tpf_bucket_aliases_one_filter_span_apart),

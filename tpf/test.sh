@@ -14,7 +14,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 # need_packages exits on failure: run it in a subshell so that the
 # closing "N passed, N failed" line is printed all the same.
 ( need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" \
-	"spin spin" "setpriv util-linux" ) || {
+	"spin spin" "setpriv util-linux" "gnuplot gnuplot-nox" ) || {
 	fail "required packages"
 	summary
 }
@@ -30,6 +30,8 @@ if [ -z "${KSRC:-}" ]; then
 	step "tooling tests"
 	checks tooling "$REPO/tpf/tests/tooling.sh" "$PRISTINE" "$CACHE/tooling-test"
 fi
+step "the benchmark report on synthetic logs"
+checks bench-report "$REPO/tpf/tests/bench-report-test.sh" "$CACHE/bench-report-test"
 
 if [ "${TPF_SKIP_KUNIT:-}" != 1 ]; then
 	kunit_run x86_64 x86_64 "${KUNIT_QEMU[@]}" \

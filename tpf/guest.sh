@@ -20,6 +20,10 @@ GUEST_BUILD=$BUILD/guest-x86_64
 GUEST_BIN=$BUILD/guest-bin
 GUEST_SMP=${GUEST_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
+# QEMU's accelerator, and more QEMU options (word-split): e.g.
+# GUEST_ACCEL=tcg,thread=single GUEST_QEMU_EXTRA="-icount shift=0,sleep=off"
+# makes guest time count instructions.
+GUEST_ACCEL=${GUEST_ACCEL:-tcg,thread=multi}
 GUEST_PACKAGES=("/bin/busybox busybox-static" "cpio cpio" "gzip gzip")
 SELFTESTS="uffd-unit-tests uffd-stress pagemap_ioctl soft-dirty mkdirty cow ksm_functional_tests"
 
@@ -98,7 +102,7 @@ guest_run() {
 	step "booting the guest: $GUEST_SMP vCPUs, TCG, log $log (timeout ${GUEST_TIMEOUT}s)"
 	rc=0
 	timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
-		-accel tcg,thread=multi -smp "$GUEST_SMP" -m 2048 \
+		-accel "$GUEST_ACCEL" ${GUEST_QEMU_EXTRA:-} -smp "$GUEST_SMP" -m 2048 \
 		-bios qboot.rom -nodefaults -nographic -no-reboot -serial stdio \
 		-kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$BUILD/initramfs.cpio.gz" \

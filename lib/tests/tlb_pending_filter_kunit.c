@@ -1028,21 +1028,37 @@ struct tpf_wp_expect {
 };
 
 /*
+ * A copy while some mmu_gather is open that has not marked the copy's
+ * bucket: upstream's check flushes wherever it is made, the filter not.
+ */
+static const struct tpf_wp_expect tpf_wp_copy_unrelated_pending[] = {
+	{ TPF_MODE_FILTER, 0, 1 },
+	{ TPF_MODE_UPSTREAM, 1, 1 },
+	{ TPF_MODE_MOVED, 1, 1 },
+};
+
+static void tpf_wp_expect_copy(struct kunit *test, struct tpf_wp *wp,
+			       const struct tpf_wp_expect *c)
+{
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
+			    "mode %d", c->mode);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), c->checks,
+			    "mode %d", c->mode);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes), c->flushes,
+			    "mode %d", c->mode);
+}
+
+/*
  * A flush is pending in the mm (mm_tlb_flush_pending()), but for another
  * bucket: the filter lets the copy go without a flush; upstream's check
  * flushes, before the reuse decision (0) or at the copy (2).
  */
 static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 {
-	static const struct tpf_wp_expect cases[] = {
-		{ TPF_MODE_FILTER, 0, 1 },
-		{ TPF_MODE_UPSTREAM, 1, 1 },
-		{ TPF_MODE_MOVED, 1, 1 },
-	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct tpf_wp_expect *c = &cases[i];
+	for (i = 0; i < ARRAY_SIZE(tpf_wp_copy_unrelated_pending); i++) {
+		const struct tpf_wp_expect *c = &tpf_wp_copy_unrelated_pending[i];
 		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
 		unsigned long addr = tpf_wp_page(wp, 1);
 		struct mmu_gather tlb;
@@ -1054,16 +1070,11 @@ static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
 		tlb_finish_mmu(&tlb);
 
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
-				    "mode %d", c->mode);
+		tpf_wp_expect_copy(test, wp, c);
 		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->misses),
 				    c->mode == TPF_MODE_FILTER ? 1 : 0,
 				    "mode %d", c->mode);
 		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), c->checks,
-				    "mode %d", c->mode);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes),
-				    c->flushes, "mode %d", c->mode);
 		KUNIT_EXPECT_EQ(test, tpf_wp_check_mode(wp), c->mode);
 		tpf_wp_teardown(wp);
 	}
@@ -1156,15 +1167,10 @@ static void tpf_wp_zap_zero_pte(struct kunit *test, struct tpf_wp *wp,
  */
 static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
 {
-	static const struct tpf_wp_expect cases[] = {
-		{ TPF_MODE_FILTER, 0, 1 },
-		{ TPF_MODE_UPSTREAM, 1, 1 },
-		{ TPF_MODE_MOVED, 1, 1 },
-	};
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct tpf_wp_expect *c = &cases[i];
+	for (i = 0; i < ARRAY_SIZE(tpf_wp_copy_unrelated_pending); i++) {
+		const struct tpf_wp_expect *c = &tpf_wp_copy_unrelated_pending[i];
 		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
 		unsigned long addr = tpf_wp_page(wp, 4);
 		struct mmu_gather tlb;
@@ -1178,12 +1184,7 @@ static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
 		tlb_finish_mmu(&tlb);
 
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
-				    "mode %d", c->mode);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), c->checks,
-				    "mode %d", c->mode);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes),
-				    c->flushes, "mode %d", c->mode);
+		tpf_wp_expect_copy(test, wp, c);
 		tpf_wp_teardown(wp);
 	}
 }

@@ -192,12 +192,10 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  */
 static int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
 
-#ifdef CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH
-#define TPF_MODE_MAX	TPF_MODE_NEVER
-#else
-#define TPF_MODE_MAX	TPF_MODE_MOVED
-#endif
-static const int tlb_pending_filter_mode_max = TPF_MODE_MAX;
+/* The highest mode the sysctl and the boot parameter accept. */
+static const int tlb_pending_filter_mode_max =
+	IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) ? TPF_MODE_NEVER :
+							      TPF_MODE_MOVED;
 
 int tlb_pending_filter_get_mode(void)
 {

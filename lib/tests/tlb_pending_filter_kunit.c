@@ -188,7 +188,7 @@ static void tpf_range_bits_saturates(struct kunit *test)
 			TLB_PENDING_FILTER_ALL);
 }
 
-static void tpf_range_bits_matches_accumulate(struct kunit *test)
+static void tpf_range_bits_matches_bits(struct kunit *test)
 {
 	unsigned int i;
 
@@ -198,7 +198,7 @@ static void tpf_range_bits_matches_accumulate(struct kunit *test)
 		unsigned long addr, acc = 0;
 
 		for (addr = start & PAGE_MASK; addr < end; addr += PAGE_SIZE)
-			tlb_pending_filter_accumulate(&acc, addr);
+			acc |= tlb_pending_filter_bit(addr);
 		KUNIT_ASSERT_EQ_MSG(test,
 				    tlb_pending_filter_range_bits(start, end),
 				    acc, "range [%#lx, %#lx)", start, end);
@@ -233,7 +233,7 @@ static void tpf_test_true_after_mark(struct kunit *test)
 	unsigned long acc = 0, alias;
 	struct tlb_pending_deferrer d = { };
 
-	tlb_pending_filter_accumulate(&acc, TPF_PAGE(7));
+	acc |= tlb_pending_filter_bit(TPF_PAGE(7));
 	tlb_pending_filter_mark(mm, &d, acc);
 
 	KUNIT_EXPECT_TRUE(test, d.registered);
@@ -293,7 +293,7 @@ static void tpf_publish_one_atomic_skipped_when_set(struct kunit *test)
 
 	/* A page table with PTEs in buckets 0..9, accumulated locally. */
 	for (i = 0; i < 10; i++)
-		tlb_pending_filter_accumulate(&table, TPF_PAGE(i));
+		table |= tlb_pending_filter_bit(TPF_PAGE(i));
 
 	tlb_pending_filter_register(mm);
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_publish(mm, table));
@@ -305,6 +305,49 @@ static void tpf_publish_one_atomic_skipped_when_set(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_publish(mm, BIT(3) | BIT(20)));
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table | BIT(20));
 	tlb_pending_filter_unregister(mm);
+}
+
+/*
+ * tlb_mark_deferred_range(), what change_pte_range() calls once per page
+ * table: the gather's range clipped to the walked range covers every PTE
+ * handed to tlb_flush_pte_range() there, and is empty, so marks nothing,
+ * when the walked range has none.  The span starts at the first PTE the
+ * gather deferred, or at the walked range's start after that.
+ */
+static void tpf_gather_range_covers_deferred_ptes(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct mmu_gather tlb;
+
+	tlb_gather_mmu(&tlb, mm);
+	tlb_mark_deferred_range(&tlb, TPF_PAGE(0), TPF_PAGE(512));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+
+	/* One table, PTEs 515 and 520 deferred: buckets 3 to 8 exactly. */
+	tlb_flush_pte_range(&tlb, TPF_PAGE(515), PAGE_SIZE);
+	tlb_flush_pte_range(&tlb, TPF_PAGE(520), PAGE_SIZE);
+	tlb_mark_deferred_range(&tlb, TPF_PAGE(512), TPF_PAGE(1024));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm),
+			tlb_pending_filter_range_bits(TPF_PAGE(515), TPF_PAGE(521)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(514)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(521)));
+
+	/* The next table, PTE 1030 deferred: from the table's start on. */
+	tlb_flush_pte_range(&tlb, TPF_PAGE(1030), PAGE_SIZE);
+	tlb_mark_deferred_range(&tlb, TPF_PAGE(1024), TPF_PAGE(1536));
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(1030)));
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm),
+			tlb_pending_filter_range_bits(TPF_PAGE(1024), TPF_PAGE(1033)));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+
+	/* A table past the gather's range: nothing more. */
+	tlb_mark_deferred_range(&tlb, TPF_PAGE(1536), TPF_PAGE(2048));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(1545)));
+
+	tlb_finish_mmu(&tlb);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0);
 }
 
 static void tpf_buckets_survive_other_deferrer(struct kunit *test)
@@ -602,7 +645,7 @@ static void tpf_op_start(struct tpf_stress *s, unsigned int id,
 			atomic_inc(&s->pending[idx]);
 			op->changed[op->nr++] = idx;
 			WRITE_ONCE(s->recent[id], idx);
-			tlb_pending_filter_accumulate(&acc, tpf_stress_addr(idx));
+			acc |= tlb_pending_filter_bit(tpf_stress_addr(idx));
 		}
 		tlb_pending_filter_mark(s->mm, &op->deferrer, acc);
 		spin_unlock(&s->ptl[table]);
@@ -762,13 +805,14 @@ static struct kunit_case tlb_pending_filter_test_cases[] = {
 	KUNIT_CASE(tpf_range_bits_covers_partial_pages),
 	KUNIT_CASE(tpf_range_bits_wraps_around),
 	KUNIT_CASE(tpf_range_bits_saturates),
-	KUNIT_CASE(tpf_range_bits_matches_accumulate),
+	KUNIT_CASE(tpf_range_bits_matches_bits),
 	KUNIT_CASE(tpf_new_mm_is_empty),
 	KUNIT_CASE(tpf_state_fits_one_cache_line),
 	KUNIT_CASE(tpf_test_true_after_mark),
 	KUNIT_CASE(tpf_mark_registers_lazily_once),
 	KUNIT_CASE(tpf_finish_without_mark_is_noop),
 	KUNIT_CASE(tpf_publish_one_atomic_skipped_when_set),
+	KUNIT_CASE(tpf_gather_range_covers_deferred_ptes),
 	KUNIT_CASE(tpf_buckets_survive_other_deferrer),
 	KUNIT_CASE(tpf_registered_deferrer_without_marks_keeps_buckets),
 	KUNIT_CASE(tpf_reset_when_last_leaves),
@@ -955,7 +999,7 @@ static void tpf_wp_mark(struct kunit *test, struct tpf_wp *wp,
 	KUNIT_EXPECT_NOT_NULL(test, pte);
 	if (!pte)
 		return;
-	tlb_pending_filter_accumulate(&bits, addr);
+	bits |= tlb_pending_filter_bit(addr);
 	tlb_mark_deferred(tlb, bits);
 	tpf_wp_unlock_pte(wp, pte, ptl);
 }

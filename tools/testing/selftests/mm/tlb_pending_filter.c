@@ -21,7 +21,8 @@
  *                mprotect() and UFFDIO_WRITEPROTECT of a range that
  *                crosses a page-table boundary and a VMA boundary, with a
  *                few populated pages on each side: the union of the marked
- *                buckets must be exactly the buckets of those pages.
+ *                buckets must be exactly the buckets of the spans the
+ *                write-protected PTEs cover, page table by page table.
  *
  * Needs root, tracefs and the filter; skips otherwise.
  */
@@ -474,31 +475,40 @@ static void test_switch_flip(int mode)
 /* --- marks_* ------------------------------------------------------------- */
 
 /*
- * Four page tables' worth (8 MiB) split in two VMAs at 3 MiB; pages
- * populated on both sides of the 2 MiB (page-table) boundary and of the
- * VMA boundary.  Returns the buckets of the populated pages.
+ * Four page tables' worth (8 MiB) split in two VMAs at 3 MiB (page 768);
+ * pages populated on both sides of the first page-table boundary (page
+ * 512), after the VMA boundary and in the third page table.  Per page
+ * table and VMA, a deferrer marks the span from the first PTE it deferred
+ * there, or from the start of that page table or VMA when the gather
+ * deferred others before, to the last one (tlb_mark_deferred_range()):
+ * page 769 is in a span and not populated, so are pages 1024 to 1029.
  */
-static const long populated[] = {
-	509, 510, 511, 512, 513,	/* around the first page-table boundary */
-	765, 767, 768, 770,		/* around the VMA boundary at 3 MiB */
-	1030,				/* in the third page table */
+static const long populated[] = { 509, 510, 511, 512, 513, 768, 770, 1030 };
+static const struct {
+	long from, last;
+} spans[] = {
+	{ 509, 511 }, { 512, 513 }, { 768, 770 }, { 1024, 1030 },
 };
 
 static char *marks_area(size_t *len, unsigned long *expect)
 {
+	unsigned long base;
 	char *a;
 	size_t i;
+	long p;
 
 	*len = 8UL << 20;
 	a = map_aligned(*len);
 	/* A second VMA from 3 MiB on, with other flags. */
 	if (madvise(a + (3UL << 20), *len - (3UL << 20), MADV_DONTFORK))
 		ksft_exit_fail_perror("madvise(MADV_DONTFORK)");
-	*expect = 0;
-	for (i = 0; i < ARRAY_SIZE(populated); i++) {
+	for (i = 0; i < ARRAY_SIZE(populated); i++)
 		a[populated[i] * page_size] = 1;
-		*expect |= 1UL << (((unsigned long)a / page_size + populated[i]) % BUCKETS);
-	}
+	base = (unsigned long)a / page_size;
+	*expect = 0;
+	for (i = 0; i < ARRAY_SIZE(spans); i++)
+		for (p = spans[i].from; p <= spans[i].last; p++)
+			*expect |= 1UL << ((base + p) % BUCKETS);
 	return a;
 }
 
@@ -512,7 +522,7 @@ static void check_marks(const char *name, unsigned long expect)
 		       c.marks, c.mark_bits, expect);
 	/* One mark per (VMA, page table) with a changed PTE: 4 here. */
 	ksft_test_result(c.mark_bits == expect && c.marks == 4,
-			 "%s: the marked buckets are those of the changed PTEs\n",
+			 "%s: the marked buckets are those of the deferred spans\n",
 			 name);
 }
 

@@ -190,21 +190,21 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  * mm->tlb_flush_pending at the same point, and a static key would be read
  * at two patch sites instead of once.
  */
-static int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
+int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
 
 /* The highest mode the sysctl and the boot parameter accept. */
 static const int tlb_pending_filter_mode_max =
 	IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) ? TPF_MODE_NEVER :
 							      TPF_MODE_MOVED;
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Out of line with KUnit: a static stub can change the mode mid-fault. */
 int tlb_pending_filter_get_mode(void)
 {
 	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_get_mode);
-	/* Pairs with the WRITE_ONCE()s below; any one value will do. */
 	return READ_ONCE(tlb_pending_filter_mode_word);
 }
 
-#if IS_ENABLED(CONFIG_KUNIT)
 /* Sets the mode as the sysctl does, for KUnit. */
 void tlb_pending_filter_set_mode(int mode)
 {

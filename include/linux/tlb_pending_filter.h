@@ -95,21 +95,6 @@ tlb_pending_filter_range_bits(unsigned long start, unsigned long end)
 	return (mask << shift) | (mask >> (TLB_PENDING_FILTER_BUCKETS - shift));
 }
 
-/**
- * tlb_pending_filter_accumulate - add an address to a local set of buckets
- * @bits: the caller's accumulator, zero before the first address
- * @addr: address whose TLB flush is being deferred
- *
- * Deferrers collect the buckets of all PTEs of one page table locally and
- * publish them with a single tlb_pending_filter_mark() before they drop the
- * page-table lock.
- */
-static inline void tlb_pending_filter_accumulate(unsigned long *bits,
-						 unsigned long addr)
-{
-	*bits |= tlb_pending_filter_bit(addr);
-}
-
 #ifdef CONFIG_TLB_PENDING_FILTER
 
 /*
@@ -206,17 +191,30 @@ enum tlb_pending_filter_mode {
 	TPF_MODE_NONE = -1,
 };
 
+/* The mode of vm.tlb_pending_filter; read it with the function below. */
+extern int tlb_pending_filter_mode_word;
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Out of line with KUnit, see below. */
+int tlb_pending_filter_get_mode(void);
+#else
 /**
  * tlb_pending_filter_get_mode - the mode of vm.tlb_pending_filter, now
  *
  * The mode may change at any time.  do_wp_page() reads it once per fault,
  * before its reuse decision, and carries that one reading to the copy:
- * combining two readings could skip both checks.  Out of line so that
- * KUnit can change the mode between the reading and the copy.
+ * combining two readings could skip both checks.  One load, inline; out of
+ * line in kernels with KUnit, so that a test can change the mode between
+ * the reading and the copy.  Any one value written by the sysctl or the
+ * boot parameter will do: READ_ONCE() pairs with their WRITE_ONCE().
  *
  * Return: an enum tlb_pending_filter_mode other than %TPF_MODE_NONE.
  */
-int tlb_pending_filter_get_mode(void);
+static inline int tlb_pending_filter_get_mode(void)
+{
+	return READ_ONCE(tlb_pending_filter_mode_word);
+}
+#endif
 
 /**
  * tlb_pending_filter_test - may a stale TLB entry exist for an address?

@@ -8,8 +8,8 @@ Each run sits between "TPF-BEGIN <mode> <shape>" and "TPF-END ...".  The
 mode is the value of vm.tlb_pending_filter: 0 "off" (upstream's
 mm_tlb_flush_pending() check at upstream's place, before the reuse
 decision), 2 "moved" (the same check at the copy point) and 1 "filter"
-(the filter at the copy point); y is the filter kernel booted for shape d
-alone, n a kernel built without the filter (d's "off").  A run holds
+(the filter at the copy point); n is a kernel built without the filter.
+A run holds
 tpf-bench's JSON line, "PERF" lines (perf stat -x,), "VMSTAT name delta"
 lines and "SYSCTL vm.tlb_pending_filter <mode in effect>", which must match
 the mode the run is filed under.  Every value is the median of the runs of
@@ -17,6 +17,16 @@ its mode.
 
 The "on" of bench.json is the filter's value (mode 1), "ratio" on / off,
 "ratio_moved" on / moved.
+
+The deterministic pass (runs named "cost:OP:MIB", tpf-bench cost) ran
+under QEMU's -icount, where a guest nanosecond is one executed
+instruction: modes 0 and 1 of the filter kernel, and the kernel built
+without the filter (n).  Its rows (shapes d and e) give instructions per
+call or fault, the median of the rounds of one run, and the spread of the
+rounds, (max - min) / median, which must stay under SPREAD_MAX for the
+pass to count as deterministic.  In bench.json they carry "clock":
+"instructions", "off" is the CONFIG=n kernel, "on" mode 1, "mode0" mode 0
+of the filter kernel, "ratio" on / off and "ratio_mode0" mode0 / off.
 """
 
 import json
@@ -32,8 +42,6 @@ END = re.compile(r'^TPF-END (\S+) (\S+) rc=(\d+)')
 
 # Column of the table and of bench.json -> mode of the filter kernel.
 MODES = {'off': '0', 'moved': '2', 'on': '1'}
-# Shape d's kernel comparison: CONFIG_TLB_PENDING_FILTER=n is its "off".
-KERNELS = {'off': 'n', 'on': 'y'}
 # A target is a ratio of the table: its bench.json key and its name.
 RATIO_NAME = {'ratio': 'filter/off', 'ratio_moved': 'filter/moved'}
 RATIO_BASE = {'ratio': 'off', 'ratio_moved': 'moved'}
@@ -151,6 +159,106 @@ def fmt(v):
     return f'{int(v)}'
 
 
+# The deterministic pass: operation -> shape, what one call is, target.
+COST_OPS = {
+    'mprotect': ('d', 'mprotect(PROT_READ)', '1.02'),
+    'uffd-wp': ('d', 'UFFDIO_WRITEPROTECT', '1.02'),
+    'clear-refs': ('d', 'clear_refs soft-dirty', '1.02'),
+    'copy': ('e', 'copy fault, 4 KiB page', '1.01'),
+    'copy-plain': ('e', 'copy fault, no userfaultfd', '1.01'),
+    'thp-copy': ('e', 'copy fault on a THP (split)', '1.01'),
+}
+COST_KERNELS = {'off': 'n', 'mode0': '0', 'on': '1'}
+SPREAD_MAX = 0.005
+
+
+def cost_runs(runs):
+    """(op, MiB, mode) -> the ns list of the first good run."""
+    out = {}
+    for r in runs:
+        b = r['bench']
+        if not r['shape'].startswith('cost:') or problem(r) or b.get('shape') != 'cost':
+            continue
+        key = (b['op'], b['bytes'] >> 20, r['mode'])
+        out.setdefault(key, {'ns': b['ns'], 'bytes': b['bytes'],
+                             'splits': b.get('splits', 0), 'calls': b['calls']})
+    return out
+
+
+def cost_rows(runs):
+    found = cost_runs(runs)
+    rows = []
+    for op, (shape, what, limit) in COST_OPS.items():
+        for mib in sorted({k[1] for k in found if k[0] == op}):
+            cols, spread = {}, {}
+            for c, m in COST_KERNELS.items():
+                v = found.get((op, mib, m))
+                if v and v['ns']:
+                    med = statistics.median(v['ns'])
+                    cols[c] = med
+                    spread[c] = (max(v['ns']) - min(v['ns'])) / med if med else None
+                else:
+                    cols[c] = None
+            size = f'{mib} MiB' if mib else '<1 MiB'
+            unit = 'fault' if shape == 'e' else 'call'
+            off, on = cols['off'], cols['on']
+            # A range smaller than a page table still walks one.
+            pages, tables = (mib << 20) // 4096, max((mib << 20) // (2 << 20), 1)
+            per = (lambda v: None) if shape == 'e' else (lambda v: v and v / tables)
+            rows.append({
+                'shape': shape, 'op': op, 'bytes': mib << 20,
+                'metric': f'{what} {size}: instructions per {unit}',
+                'clock': 'instructions',
+                'off': off, 'mode0': cols['mode0'], 'on': on,
+                'ratio': quotient(on, off),
+                'ratio_mode0': quotient(cols['mode0'], off),
+                'spread': max((v for v in spread.values() if v is not None), default=None),
+                'per_table_off': per(off), 'per_table_on': per(on),
+                'per_page_off': None if shape == 'e' else off and off / pages,
+                'per_page_on': None if shape == 'e' else on and on / pages,
+                'target': f'filter/off <= {limit}',
+                '_goal': ('ratio', limit)})
+    return rows
+
+
+def print_cost_table(rows):
+    print('deterministic pass: guest time under QEMU -icount, 1 ns = 1 instruction;')
+    print('off = kernel built without the filter, mode 0 / filter = filter kernel;')
+    print('median of the rounds; spread = (max - min) / median, largest of the three')
+    print(f"{'shape':<5} {'metric':<58} {'off':>10} {'mode 0':>10} {'filter':>10} "
+          f"{'filter/off':>10} {'0/off':>7} {'spread':>7}  {'per table':>15}  "
+          f"{'per page':>11}  target")
+    print(f"{'':<5} {'':<58} {'':>10} {'':>10} {'':>10} {'':>10} {'':>7} {'':>7}  "
+          f"{'off/filter':>15}  {'off/filter':>11}")
+    for r in rows:
+        pt = (f"{r['per_table_off']:.0f}/{r['per_table_on']:.0f}"
+              if r['per_table_off'] is not None and r['per_table_on'] is not None else '-')
+        pp = (f"{r['per_page_off']:.1f}/{r['per_page_on']:.1f}"
+              if r['per_page_off'] is not None and r['per_page_on'] is not None else '-')
+        sp = '-' if r['spread'] is None else f"{100 * r['spread']:.2f}%"
+        print(f"{r['shape']:<5} {r['metric']:<58} {fmt(r['off']):>10} {fmt(r['mode0']):>10} "
+              f"{fmt(r['on']):>10} {fmt(r['ratio']):>10} {fmt(r['ratio_mode0']):>7} "
+              f"{sp:>7}  {pt:>15}  {pp:>11}  {r['target']}")
+    spreads = [r['spread'] for r in rows if r['spread'] is not None]
+    if not rows:
+        print('  (no deterministic runs)')
+    elif any(r['off'] is None or r['on'] is None or r['mode0'] is None for r in rows):
+        print('the deterministic pass is incomplete: a kernel or mode has no run')
+    elif max(spreads) >= SPREAD_MAX:
+        print(f'the pass is NOT deterministic: a spread of {100 * max(spreads):.2f}% '
+              f'(limit {100 * SPREAD_MAX:.1f}%)')
+    else:
+        print(f'the pass is deterministic: largest spread {100 * max(spreads):.3f}% '
+              f'(limit {100 * SPREAD_MAX:.1f}%)')
+    print()
+
+
+def cost_deterministic(rows):
+    return bool(rows) and all(
+        r['spread'] is not None and r['spread'] < SPREAD_MAX and
+        None not in (r['off'], r['on'], r['mode0']) for r in rows)
+
+
 def build_rows(runs):
     rows = []
 
@@ -197,17 +305,6 @@ def build_rows(runs):
         'outside\n(copies)', 'count', bench('out_flushes'))
     add('c', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
         'shootdown\nIPIs', 'count', ipis)
-    add('d', 'mprotect(PROT_READ) 64 MiB min us, CONFIG=n vs =y',
-        'mprotect\nCONFIG=n/y', 'time', bench('mprotect_us_min'),
-        ('ratio', '1.02'), KERNELS)
-    add('d', 'UFFDIO_WRITEPROTECT 64 MiB min us, CONFIG=n vs =y',
-        'uffd-wp\nCONFIG=n/y', 'time', bench('uffd_wp_us_min'),
-        ('ratio', '1.02'), KERNELS)
-    # Every mode of the filter kernel marks: the same boot shows only noise.
-    add('d', 'mprotect(PROT_READ) 64 MiB min us, same boot',
-        'mprotect\nsame boot', 'time', bench('mprotect_us_min'))
-    add('e', 'copy fault with nothing pending, min ns',
-        'copy fault\nmin ns', 'time', bench('fault_ns_min'), ('ratio', '1.01'))
     add('h', 'do_wp_page() flushes (copies vs zaps and wp)',
         'do_wp_page()\nflushes', 'count', flush, ('ratio_moved', '0.05'))
     add('h', 'copy faults in the uffd-wp VMA (wp_copy_check)',
@@ -247,8 +344,6 @@ PANEL_TITLE = {
     ('b', 'count'): 'b: fork COW copies vs single-page wp',
     ('b', 'rate'): 'b: filter false positives, measured / theory',
     ('c', 'count'): 'c: one 256 MiB UFFDIO_WRITEPROTECT',
-    ('d', 'time'): 'd: deferral side, min us per call',
-    ('e', 'time'): 'e: copy fault, nothing pending, min ns',
     ('h', 'count'): 'h: copies vs zaps and single-page wp',
 }
 
@@ -272,7 +367,7 @@ def plot_bars(panel, title):
         where = lambda y: math.log10(y / lo) / math.log10(hi / lo)
     else:
         lo, hi = 0, top * 1.3
-        unit = 'us' if panel[0]['shape'] == 'd' else 'ns'
+        unit = 'ns'
         out += ['unset logscale y', 'set format y "%g"',
                 f'set ylabel "{unit} (linear)"']
         where = lambda y: y / hi
@@ -371,8 +466,8 @@ def plot_legend(runs_per_mode):
         'off -> moved: saved by the placement',
         'moved -> filter: saved by the filter',
         '',
-        'd CONFIG=n/y: off = kernel without the',
-        '    filter, filter = filter kernel; no moved',
+        'd, e: instruction counts, in the text',
+        '    table and bench.json only',
         'b: measured false-positive rate / theory',
         f'medians over {runs_per_mode} runs per mode',
         'log scales: 0 drawn at 0.5, labelled 0',
@@ -445,14 +540,26 @@ def main():
             print(f'warning: {log}: guest clocksource {clock}: times are coarse')
     bad = [r for r in runs if problem(r)]
     rows = build_rows(runs)
+    crows = cost_rows(runs)
+    print('count shapes: TCG wall-clock guest, counts from perf stat and tracepoints')
     print_table(rows)
+    print()
+    print_cost_table(crows)
+    if crows:
+        print('targets (instructions):')
+        for r in crows:
+            ok = met(r)
+            verdict = 'no data' if ok is None or r['ratio'] is None else 'met' if ok else 'NOT met'
+            print(f"  {r['shape']}  {r['metric']:<58} filter/off = {fmt(r['ratio'])}, "
+                  f"target {r['target']}: {verdict}")
+        print()
     for r in bad:
         print(f"run failed: shape {r['shape']} mode {r['mode']}: {problem(r)} ({r['log']})")
 
     os.makedirs(outdir, exist_ok=True)
     with open(os.path.join(outdir, 'bench.json'), 'w', encoding='utf-8') as f:
-        json.dump([{k: v for k, v in r.items() if not k.startswith('_')} for r in rows],
-                  f, indent=1)
+        json.dump([{k: v for k, v in r.items() if not k.startswith('_')}
+                   for r in rows + crows], f, indent=1)
         f.write('\n')
     png = os.path.join(outdir, 'bench.png')
     try:
@@ -460,6 +567,8 @@ def main():
         print(f'wrote {os.path.join(outdir, "bench.json")} and {png}')
     except (OSError, subprocess.CalledProcessError) as e:
         print(f'gnuplot failed: {e}')
+        return 1
+    if crows and not cost_deterministic(crows):
         return 1
     return 1 if bad else 0
 

@@ -1,15 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make -f Makefile.kunit bench: the workload shapes of tpf/bench/tpf-bench.c
-# (a-e and h) in a 4-vCPU guest, counted by perf stat, with
-# vm.tlb_pending_filter cycling through its three measured modes in one
-# boot: 0 "off" (upstream's mm_tlb_flush_pending() check before the reuse
-# decision), 2 "moved" (the same check at the copy point) and 1 "filter"
-# (the filter at the copy point).  Shape d (the deferral side) also runs on
-# a guest built with CONFIG_TLB_PENDING_FILTER=n, its "off": marking
-# happens in every mode of the first.  Writes a table,
-# bench-results/bench.json and bench-results/bench.png.
+# make -f Makefile.kunit bench, in two passes.
+#
+# Counts: the workload shapes a, b, c and h of tpf/bench/tpf-bench.c in a
+# 4-vCPU guest (multi-threaded TCG, wall-clock time), counted by perf stat,
+# with vm.tlb_pending_filter cycling through its three measured modes in
+# one boot: 0 "off" (upstream's mm_tlb_flush_pending() check before the
+# reuse decision), 2 "moved" (the same check at the copy point) and 1
+# "filter" (the filter at the copy point).
+#
+# Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d (the deferral side: mprotect,
+# UFFDIO_WRITEPROTECT, soft-dirty clear_refs, at 1, 64 and 1024 MiB) and e
+# (a copy fault on a 4 KiB page and on a THP) under QEMU's -icount, where
+# guest time counts executed instructions, one nanosecond each: one boot of
+# a kernel built with the filter (modes 0 and 1) and one of the same config
+# without it (tpf/configs/cost.config: jump labels, no DEBUG_VM).
+#
+# Writes a table, bench-results/bench.json and bench-results/bench.png.
 
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,19 +36,35 @@ need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" "${GUEST_PACKAGES
 	"perf linux-perf" "gnuplot gnuplot-nox" || exit 1
 ( ensure_source ) || exit 1
 
-step "[1/6] guest kernel with the filter"
-guest_kernel > "$LOGS/bench-build.log" 2>&1 || {
-	tail -n 20 "$LOGS/bench-build.log"
-	die "guest kernel build failed (log $LOGS/bench-build.log)"
-}
-step "[2/6] guest kernel with CONFIG_TLB_PENDING_FILTER=n"
-printf '# CONFIG_TLB_PENDING_FILTER is not set\n# CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH is not set\n' \
-	> "$BUILD/nofilter.config"
-guest_kernel "$BUILD/guest-x86_64-nofilter" "$BUILD/nofilter.config" \
-	>> "$LOGS/bench-build.log" 2>&1 || {
-	tail -n 20 "$LOGS/bench-build.log"
-	die "guest kernel (filter off) build failed (log $LOGS/bench-build.log)"
-}
+ICOUNT=${BENCH_ICOUNT:-1}
+COUNTS=${BENCH_COUNTS:-1}
+COST_ROUNDS=${BENCH_COST_ROUNDS:-5}
+COST_FILTER=$BUILD/cost-x86_64
+COST_NOFILTER=$BUILD/cost-x86_64-nofilter
+
+[ "$COUNTS" != 0 ] || [ "$ICOUNT" != 0 ] ||
+	die "BENCH_COUNTS=0 and BENCH_ICOUNT=0 leave nothing to measure"
+: > "$LOGS/bench-build.log"
+if [ "$COUNTS" != 0 ]; then
+	step "[1/6] guest kernel with the filter"
+	guest_kernel >> "$LOGS/bench-build.log" 2>&1 || {
+		tail -n 20 "$LOGS/bench-build.log"
+		die "guest kernel build failed (log $LOGS/bench-build.log)"
+	}
+fi
+if [ "$ICOUNT" != 0 ]; then
+	step "[2/6] the deterministic pass's kernels, with and without CONFIG_TLB_PENDING_FILTER"
+	printf '# CONFIG_TLB_PENDING_FILTER is not set\n' > "$BUILD/nofilter.config"
+	guest_kernel "$COST_FILTER" "$REPO/tpf/configs/cost.config" \
+		>> "$LOGS/bench-build.log" 2>&1 &&
+	guest_kernel "$COST_NOFILTER" "$REPO/tpf/configs/cost.config" "$BUILD/nofilter.config" \
+		>> "$LOGS/bench-build.log" 2>&1 || {
+		tail -n 20 "$LOGS/bench-build.log"
+		die "cost kernel build failed (log $LOGS/bench-build.log)"
+	}
+else
+	step "[2/6] BENCH_ICOUNT=0: no deterministic pass"
+fi
 
 step "[3/6] tpf-bench (static) and perf with its libraries"
 rm -rf "$BENCH_BIN" "$BENCH_ROOT"
@@ -63,9 +87,8 @@ ln -sf /usr/bin/perf "$BENCH_ROOT/bin/perf"
 # off, moved, filter, off, moved, filter, ...: each mode's runs spread over
 # the whole boot.
 modes=$(for i in $(seq "$REPS"); do printf '0,2,1,'; done | sed 's/,$//')
-printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "d|./perf-run d" \
-	"e|./perf-run e notrace" "h|./perf-run h" > "$BUILD/bench.list"
-printf '%s\n' "d|./perf-run d notrace" > "$BUILD/bench-d.list"
+printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "h|./perf-run h" \
+	> "$BUILD/bench.list"
 
 export GUEST_BIN=$BENCH_BIN GUEST_EXTRA_ROOT=$BENCH_ROOT
 # The guest has neither HPET nor ACPI PM timer: when its TSC calibration
@@ -74,24 +97,57 @@ export GUEST_BIN=$BENCH_BIN GUEST_EXTRA_ROOT=$BENCH_ROOT
 # it the host's TSC rate (what TCG's RDTSC counts) and skip the watchdog.
 tsc_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 CLOCK="tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz}"
-step "[4/6] guest with the filter: shapes a-e and h, modes off/moved/filter (0,2,1) in turn, $REPS runs each"
-guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
-	"tpf_modes=$modes tpf_no_sysctl_test $CLOCK" || die "benchmark guest failed"
+count_logs=()
+if [ "$COUNTS" != 0 ]; then
+	step "[4/6] counts: shapes a, b, c and h, modes off/moved/filter (0,2,1) in turn, $REPS runs each"
+	guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
+		"tpf_modes=$modes tpf_no_sysctl_test $CLOCK" || die "benchmark guest failed"
+	count_logs=("$LOGS/bench-filter.log")
+else
+	step "[4/6] BENCH_COUNTS=0: no counts"
+fi
 
-# Shape d compares two kernels, so two boots, and TCG makes each boot a
-# little faster or slower as a whole: alternate the kernels, one boot
-# each per run, and compare the medians.
-rm -f "$LOGS"/bench-d-*.log
-for i in $(seq "$REPS"); do
-	step "[5/6] shape d, boot $i of $REPS: filter kernel, then CONFIG_TLB_PENDING_FILTER=n"
-	guest_run "$BUILD/bench-d.list" "$LOGS/bench-d-filter-$i.log" \
-		"tpf_modes=y tpf_no_sysctl_test $CLOCK" > /dev/null ||
-		die "benchmark guest (shape d, filter) failed"
-	guest_run "$BUILD/bench-d.list" "$LOGS/bench-d-nofilter-$i.log" \
-		"tpf_modes=n tpf_no_sysctl_test $CLOCK" "$BUILD/guest-x86_64-nofilter" > /dev/null ||
-		die "benchmark guest (shape d, CONFIG_TLB_PENDING_FILTER=n) failed"
-done
+cost_logs=()
+if [ "$ICOUNT" != 0 ]; then
+	# One line per operation and size; each run is a warm-up round and
+	# COST_ROUNDS timed ones, in modes 0 and 1 of the filter kernel and on
+	# the kernel without it (n).
+	for op in mprotect uffd-wp clear-refs; do
+		for mib in 1 64 1024; do
+			echo "cost:$op:$mib|./tpf-bench cost $op $mib $COST_ROUNDS|0,1,n"
+		done
+	done > "$BUILD/bench-cost.list"
+	printf '%s\n' "cost:copy:128|./tpf-bench cost copy 128 $COST_ROUNDS|0,1,n" \
+		"cost:copy-plain:128|./tpf-bench cost copy-plain 128 $COST_ROUNDS|0,1,n" \
+		"cost:thp-copy:256|./tpf-bench cost thp-copy 256 $COST_ROUNDS|0,1,n" \
+		>> "$BUILD/bench-cost.list"
+	# -icount needs single-threaded TCG; the TSC then counts instructions
+	# at 1 GHz (shift=0), which the guest is told instead of calibrating.
+	# One vCPU: with more, the others' instructions advance the same
+	# clock.  The kernel's own background work that would land in some
+	# rounds and not in others is turned down: no address-space
+	# randomisation (page-table layout), THP only where madvised (no
+	# khugepaged scans of the other runs), no proactive compaction, no
+	# per-second vmstat folding.
+	export GUEST_ACCEL=tcg,thread=single
+	export GUEST_QEMU_EXTRA="-icount shift=0,sleep=off"
+	GUEST_SMP=${BENCH_COST_SMP:-1}
+	cost_args="tsc=reliable tsc_early_khz=1000000 norandmaps transparent_hugepage=madvise"
+	cost_args="$cost_args sysctl.vm.compaction_proactiveness=0 sysctl.vm.stat_interval=3600"
+	step "[5/6] costs under -icount: the filter kernel, modes 0 and 1"
+	guest_run "$BUILD/bench-cost.list" "$LOGS/bench-cost-filter.log" \
+		"tpf_modes=0,1 tpf_no_sysctl_test $cost_args" "$COST_FILTER" ||
+		die "deterministic pass (filter kernel) failed"
+	step "[5/6] costs under -icount: the kernel without the filter"
+	guest_run "$BUILD/bench-cost.list" "$LOGS/bench-cost-nofilter.log" \
+		"tpf_modes=n tpf_no_sysctl_test $cost_args" "$COST_NOFILTER" ||
+		die "deterministic pass (CONFIG_TLB_PENDING_FILTER=n) failed"
+	cost_logs=("$LOGS/bench-cost-filter.log" "$LOGS/bench-cost-nofilter.log")
+fi
 
 step "[6/6] report"
-python3 "$REPO/tpf/bench-report.py" "$RESULTS" "$LOGS/bench-filter.log" \
-	"$LOGS"/bench-d-*.log
+python3 "$REPO/tpf/bench-report.py" "$RESULTS" "${count_logs[@]}" "${cost_logs[@]}" |
+	tee "$RESULTS/bench.txt"
+rc=${PIPESTATUS[0]}
+echo "table: $RESULTS/bench.txt"
+exit "$rc"

@@ -17,6 +17,9 @@
  *   tpf-bench h   copy faults in a uffd-wp VMA while one thread zaps
  *                 unrelated memory and another write-protects single pages
  *                 of another uffd-wp region far away, and un-protects them
+ *   tpf-bench cost OP MIB ROUNDS
+ *                 the cost of one deferral or one fault, for the pass where
+ *                 guest time counts instructions (see shape_cost())
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -698,12 +701,223 @@ static void shape_h(void)
 	printf("\"zaps\": %lu, \"wps\": %lu, \"seconds\": %.3f}\n", zaps, wps, t);
 }
 
+/*
+ * tpf-bench cost OP MIB ROUNDS: what one call or one fault costs, for the
+ * deterministic pass of the benchmark, where QEMU's -icount makes guest
+ * time count executed instructions (one nanosecond each).  COST_WARMUP
+ * untimed rounds, then ROUNDS rounds of the same work; one JSON line with
+ * the mean nanoseconds per call (or fault) of each round.
+ *
+ *   mprotect    mprotect(PROT_READ) of a populated MIB range, made writable
+ *               again between calls (untimed)
+ *   uffd-wp     UFFDIO_WRITEPROTECT of a populated, registered MIB range,
+ *               un-protected between calls (untimed; exclusive anon PTEs
+ *               go writable at once)
+ *   clear-refs  soft-dirty clear, "4" written to /proc/self/clear_refs, with
+ *               a populated MIB range: every present PTE of the mm is
+ *               write-protected each time
+ *   copy        write faults that copy: zero-page PTEs of a MIB range in an
+ *               async uffd-wp VMA, one fault per page
+ *   copy-plain  the same in a VMA without userfaultfd: what every other
+ *               copy-on-write fault pays
+ *   thp-copy    write faults on THPs (MADV_HUGEPAGE) of a MIB range in an
+ *               async uffd-wp VMA, shared with a child by fork(): each
+ *               splits the PMD and copies one 4 KiB page, one fault per
+ *               2 MiB, THP_SETS new ranges per round; "splits" counts the
+ *               timed thp_split_pmd events, one per fault when every fault
+ *               found its THP
+ *
+ * A round lasts some tens of milliseconds of guest time at least, so that
+ * the kernel's own periodic work (a tick, a worker) that lands in one round
+ * and not in another is a small part of it.
+ */
+#define COST_CALLS_MIB	16384	/* deferrals: 16384 / MIB calls a round, */
+#define COST_CALLS_MIN	16	/* and no fewer than this */
+#define THP_SETS	8
+/* The first timed round was often the slowest by up to 0.5 % after one. */
+#define COST_WARMUP	2
+
+static unsigned long vmstat(const char *name)
+{
+	char line[128];
+	size_t n = strlen(name);
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+static void clear_refs(void)
+{
+	int fd = open("/proc/self/clear_refs", O_WRONLY);
+
+	if (fd < 0 || write(fd, "4", 1) != 1)
+		die("clear_refs");
+	close(fd);
+}
+
+enum cost_op {
+	COST_MPROTECT, COST_UFFD_WP, COST_CLEAR_REFS, COST_COPY, COST_COPY_PLAIN,
+	COST_THP_COPY,
+};
+
+static const char *const cost_ops[] = {
+	[COST_MPROTECT] = "mprotect", [COST_UFFD_WP] = "uffd-wp",
+	[COST_CLEAR_REFS] = "clear-refs", [COST_COPY] = "copy",
+	[COST_COPY_PLAIN] = "copy-plain", [COST_THP_COPY] = "thp-copy",
+};
+
+/* One deferral, timed; the range is put back as it was, untimed. */
+static double cost_defer(enum cost_op op, int fd, char *a, size_t len)
+{
+	double t0 = now(), t;
+
+	if (op == COST_MPROTECT && mprotect(a, len, PROT_READ))
+		die("mprotect");
+	else if (op == COST_UFFD_WP)
+		uffd_wp(fd, a, len, true);
+	else if (op == COST_CLEAR_REFS)
+		clear_refs();
+	t = now() - t0;
+	if (op == COST_MPROTECT && mprotect(a, len, PROT_READ | PROT_WRITE))
+		die("mprotect");
+	else if (op == COST_UFFD_WP)
+		uffd_wp(fd, a, len, false);
+	return t;
+}
+
+/* A new THP range shared with a sleeping child: faults there copy. */
+static char *thp_shared(int fd, size_t len, pid_t *child)
+{
+	char *a = map(len);
+	size_t off;
+
+	uffd_register(fd, a, len);
+	if (madvise(a, len, MADV_HUGEPAGE))
+		die("madvise(MADV_HUGEPAGE)");
+	for (off = 0; off < len; off += 2UL << 20)
+		a[off] = 1;
+	*child = fork();
+	if (*child < 0)
+		die("fork");
+	if (!*child)
+		for (;;)
+			pause();
+	return a;
+}
+
+/* Timed write faults, one per @step bytes of [a, a + len). */
+static double cost_faults(char *a, size_t len, size_t step)
+{
+	double t0 = now();
+	size_t off;
+
+	for (off = 0; off < len; off += step)
+		a[off] = 2;
+	return now() - t0;
+}
+
+static void shape_cost(const char *name, size_t mib, size_t rounds)
+{
+	const size_t thp = 2UL << 20;
+	size_t len = mib << 20, pages = len / psize, calls, r, c;
+	unsigned long splits = 0, s0;
+	enum cost_op op;
+	char *a = NULL;
+	double sum;
+	pid_t child;
+	int fd;
+
+	for (op = 0; op < sizeof(cost_ops) / sizeof(cost_ops[0]); op++)
+		if (!strcmp(name, cost_ops[op]))
+			break;
+	if (op == sizeof(cost_ops) / sizeof(cost_ops[0]) || !mib ||
+	    (op == COST_THP_COPY && len % thp)) {
+		fprintf(stderr, "tpf-bench: cost: bad operation or size '%s' %zu\n", name, mib);
+		exit(2);
+	}
+	fd = uffd_open(op == COST_COPY || op == COST_THP_COPY);
+	if (op != COST_THP_COPY) {
+		a = map(len);
+		if (op == COST_UFFD_WP || op == COST_COPY)
+			uffd_register(fd, a, len);
+		if (op != COST_COPY && op != COST_COPY_PLAIN)
+			touch_write(a, pages);
+	}
+	switch (op) {
+	case COST_COPY:
+	case COST_COPY_PLAIN:
+		calls = pages;
+		break;
+	case COST_THP_COPY:
+		calls = THP_SETS * (len / thp);
+		break;
+	default:
+		calls = COST_CALLS_MIB / mib;
+		if (calls < COST_CALLS_MIN)
+			calls = COST_CALLS_MIN;
+		break;
+	}
+	printf("{\"shape\": \"cost\", \"op\": \"%s\", \"bytes\": %zu, \"calls\": %zu, \"ns\": [",
+	       name, len, calls);
+	for (r = 0; r < COST_WARMUP + rounds; r++) {
+		s0 = vmstat("thp_split_pmd");
+		sum = 0;
+		switch (op) {
+		case COST_COPY:
+		case COST_COPY_PLAIN:
+			madvise(a, len, MADV_DONTNEED);
+			touch_read(a, pages);
+			sum = cost_faults(a, len, psize);
+			break;
+		case COST_THP_COPY:
+			/*
+			 * A new VMA each time: MADV_DONTNEED would leave the
+			 * page tables of the split PMDs behind, and faults
+			 * there would map 4 KiB pages.  The untimed work
+			 * around the faults moves thp_split_pmd too, but only
+			 * the faults split.
+			 */
+			for (c = 0; c < THP_SETS; c++) {
+				a = thp_shared(fd, len, &child);
+				sum += cost_faults(a, len, thp);
+				kill(child, SIGKILL);
+				waitpid(child, NULL, 0);
+				munmap(a, len);
+			}
+			break;
+		default:
+			for (c = 0; c < calls; c++)
+				sum += cost_defer(op, fd, a, len);
+			break;
+		}
+		/* Warm-up: first touches of the tables, deferred kernel work. */
+		if (r < COST_WARMUP)
+			continue;
+		splits += vmstat("thp_split_pmd") - s0;
+		printf("%s%.1f", r > COST_WARMUP ? ", " : "", sum * 1e9 / calls);
+	}
+	printf("], \"splits\": %lu}\n", splits);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	psize = getpagesize();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 5 && !strcmp(argv[1], "cost")) {
+		shape_cost(argv[2], strtoul(argv[3], NULL, 0),
+			   strtoul(argv[4], NULL, 0));
+		return 0;
+	}
 	if (argc != 2 || !strchr("abcdeh", argv[1][0]) || !argv[1][0] || argv[1][1]) {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|h\n");
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|h\n       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy MIB ROUNDS\n");
 		return 2;
 	}
 	switch (argv[1][0]) {

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # tpf/bench-report.py on synthetic serial logs, without a guest: a filter
-# boot with modes 0,2,1 and shapes a-e and h, and shape d's boots on the
-# filter kernel (y) and on the CONFIG_TLB_PENDING_FILTER=n kernel (n), in
-# the format guest-init.sh and perf-run.sh print.  Checks the rows of
-# bench.json, that the plot is written, and that a run filed under a mode
-# the switch was not in is refused.  The numbers are made up.
+# boot with modes 0,2,1 and shapes a, b, c and h, and the deterministic
+# pass's boots (tpf-bench cost) on the filter kernel (modes 0 and 1) and on
+# the CONFIG_TLB_PENDING_FILTER=n kernel (n), in the format guest-init.sh
+# and perf-run.sh print.  Checks the rows of bench.json, that the plot is
+# written, that a run filed under a mode the switch was not in is refused,
+# and that a cost run whose rounds spread by 0.5 % or more fails the
+# report.  The numbers are made up.
 #
 #   bench-report-test.sh [WORKDIR]     (default /tmp/bench-synth)
 #
@@ -57,15 +59,6 @@ def run(shape, mode):
                  'out_tests': 0, 'out_hits': 0}
         perf['tlb_pending_filter:wp_flush'] = bench['in_flushes'] + outside
         perf['tlb:tlb_flush/reason=4'] = n(5300)
-    elif shape == 'd':
-        m = {'0': 673, '2': 680, '1': 695, 'y': 650, 'n': 750}[mode]
-        u = {'0': 700, '2': 690, '1': 710, 'y': 640, 'n': 800}[mode]
-        bench = {'shape': 'd', 'bytes': 67108864, 'calls': 30,
-                 'mprotect_us': m * 1.2, 'mprotect_us_min': n(m),
-                 'uffd_wp_us': u * 1.2, 'uffd_wp_us_min': n(u)}
-    elif shape == 'e':
-        bench = {'shape': 'e', 'faults': 65536, 'fault_ns': 7000.0,
-                 'fault_ns_min': n({'0': 5972, '2': 6000, '1': 6406}[mode])}
     elif shape == 'h':
         bench = {'shape': 'h', 'writers': 2, 'copies': 16384, 'zaps': n(300),
                  'wps': n(3000), 'seconds': 9.5}
@@ -97,10 +90,31 @@ def log(path, modes, shapes, sysctl=lambda m: m, kernel='6.12.0'):
                 t += 3.5
         f.write('TPF-DONE clocksource=tsc\n')
 
-log(f'{work}/bench-filter.log', ['0', '2', '1'] * REPS, 'abcdeh')
-for i in range(1, REPS + 1):
-    log(f'{work}/bench-d-filter-{i}.log', ['y'], 'd', lambda m: '1')
-    log(f'{work}/bench-d-nofilter-{i}.log', ['n'], 'd', lambda m: '-')
+log(f'{work}/bench-filter.log', ['0', '2', '1'] * REPS, 'abch')
+
+# The deterministic pass: instructions per call, 5 rounds within 0.2 %.
+COST = {('mprotect', 1): 40000, ('mprotect', 64): 1900000,
+        ('uffd-wp', 1): 42000, ('uffd-wp', 64): 2000000,
+        ('clear-refs', 1): 60000, ('copy', 16): 3900, ('thp-copy', 512): 21000}
+SLOWER = {'n': 1.0, '0': 1.001, '1': 1.004}
+
+def cost_log(path, modes, sysctl, jitter=0.001):
+    with open(path, 'w') as f:
+        f.write('TPF-GUEST-UP cpus=2 kernel=6.12.0 clocksource=tsc\n')
+        for mode in modes:
+            for (op, mib), ns in COST.items():
+                name = f'cost:{op}:{mib}'
+                rounds = [round(ns * SLOWER[mode] * (1 + jitter * (i - 2) / 2), 1)
+                          for i in range(5)]
+                f.write(f'TPF-BEGIN {mode} {name}\n')
+                f.write(json.dumps({'shape': 'cost', 'op': op, 'bytes': mib << 20,
+                                    'calls': 4, 'ns': rounds, 'splits': 0}) + '\n')
+                f.write(f'TPF-END {mode} {name} rc=0 start=1.00 end=2.00\n')
+        f.write('TPF-DONE clocksource=tsc\n')
+
+cost_log(f'{work}/bench-cost-filter.log', ['0', '1'], None)
+cost_log(f'{work}/bench-cost-nofilter.log', ['n'], None)
+cost_log(f'{work}/bench-cost-noisy.log', ['n'], None, jitter=0.01)
 # A guest whose init does not know mode 2: the switch stays at 0.
 log(f'{work}/bench-stale.log', ['0', '2', '1'], 'h', lambda m: '1' if m == '1' else '0')
 EOF
@@ -109,7 +123,7 @@ ok() { echo "ok: bench-report: $1"; }
 bad() { echo "FAILED: bench-report: $1"; rc=1; }
 
 python3 "$REPO/tpf/bench-report.py" "$WORK/out" "$WORK/bench-filter.log" \
-	"$WORK"/bench-d-*.log > "$WORK/report.txt" 2>&1
+	"$WORK/bench-cost-filter.log" "$WORK/bench-cost-nofilter.log" > "$WORK/report.txt" 2>&1
 report_rc=$?
 cat "$WORK/report.txt"
 if [ $report_rc -eq 0 ]; then ok "report exits 0"; else bad "report exited $report_rc"; fi
@@ -124,11 +138,21 @@ def check(what, cond):
     if not cond:
         fails.append(what)
 keys = ["shape", "metric", "off", "moved", "on", "ratio", "ratio_moved", "runs", "target"]
-check('every row has exactly the documented keys', all(list(r) == keys for r in rows))
-check('shapes a b c d e h', sorted({r['shape'] for r in rows}) == list('abcdeh'))
-check('7 runs per mode in every row', all(r['runs'] == 7 for r in rows))
-d = [r for r in rows if 'CONFIG=n' in r['metric']]
-check("d's kernel rows have no moved column", len(d) == 2 and all(r['moved'] is None and r['ratio_moved'] is None for r in d))
+count = [r for r in rows if r.get('clock') != 'instructions']
+cost = [r for r in rows if r.get('clock') == 'instructions']
+check('every count row has exactly the documented keys', all(list(r) == keys for r in count))
+check('count shapes a b c h', sorted({r['shape'] for r in count}) == list('abch'))
+check('7 runs per mode in every count row', all(r['runs'] == 7 for r in count))
+check('7 cost rows, shapes d and e', len(cost) == 7 and {r['shape'] for r in cost} == {'d', 'e'})
+check('cost metrics say instructions', all('instructions' in r['metric'] for r in cost))
+mp1 = [r for r in cost if r['op'] == 'mprotect' and r['bytes'] == 1 << 20][0]
+check('mprotect 1 MiB: off 40000, filter/off 1.004, spread 0.2%',
+      mp1['off'] == 40000 and abs(mp1['ratio'] - 1.004) < 1e-6 and abs(mp1['spread'] - 0.002) < 1e-4)
+check('mprotect 64 MiB: per table = per call / 32',
+      [abs(r['per_table_off'] - 1900000 / 32) < 1e-6 for r in cost
+       if r['op'] == 'mprotect' and r['bytes'] == 64 << 20] == [True])
+check('copy faults have no per-table cost',
+      all(r['per_table_off'] is None for r in cost if r['shape'] == 'e'))
 a = rows[0]
 check('a: off 738ish, moved and filter 0', a['shape'] == 'a' and 690 < a['off'] < 790 and a['moved'] == 0 and a['on'] == 0 and a['ratio'] == 0)
 h = [r for r in rows if r['shape'] == 'h'][0]
@@ -137,6 +161,20 @@ b = [r for r in rows if r['shape'] == 'b'][0]
 check('b: rate row has no moved, ratio near 1', b['moved'] is None and 0.8 < b['ratio'] < 1.2)
 sys.exit(1 if fails else 0)
 EOF
+
+if grep -q 'the pass is deterministic' "$WORK/report.txt"; then
+	ok "a 0.2 % spread is deterministic"
+else
+	bad "a 0.2 % spread was not called deterministic"
+fi
+python3 "$REPO/tpf/bench-report.py" "$WORK/out-noisy" "$WORK/bench-filter.log" \
+	"$WORK/bench-cost-filter.log" "$WORK/bench-cost-noisy.log" > "$WORK/report-noisy.txt" 2>&1
+noisy_rc=$?
+if [ $noisy_rc -ne 0 ] && grep -q 'the pass is NOT deterministic' "$WORK/report-noisy.txt"; then
+	ok "a 1 % spread fails the report"
+else
+	bad "a 1 % spread did not fail the report (exit $noisy_rc)"
+fi
 
 python3 "$REPO/tpf/bench-report.py" "$WORK/out-stale" "$WORK/bench-stale.log" \
 	> "$WORK/report-stale.txt" 2>&1

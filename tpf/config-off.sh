@@ -23,47 +23,10 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 ARCH=${ARCH:-x86_64}
 case "$ARCH" in
-x86_64)
-	SUFFIX=
-	REQUIRED="USERFAULTFD PTE_MARKER_UFFD_WP MEM_SOFT_DIRTY KSM TRANSPARENT_HUGEPAGE NUMA_BALANCING MAPPING_DIRTY_HELPERS"
-	;;
-i386)
-	SUFFIX=-i386
-	REQUIRED="USERFAULTFD KSM TRANSPARENT_HUGEPAGE MAPPING_DIRTY_HELPERS"
-	;;
-*)
-	die "config-off.sh: ARCH=$ARCH: expected x86_64 or i386"
-	;;
+x86_64) SUFFIX= ;;
+i386) SUFFIX=-i386 ;;
+*) die "config-off.sh: ARCH=$ARCH: expected x86_64 or i386" ;;
 esac
-# obj_config OUT SRC y|n: defconfig plus the options under which the touched
-# code is compiled in (DRM_VMWGFX selects MAPPING_DIRTY_HELPERS).
-obj_config() {
-	local out=$1 src=$2 filter=$3 opt
-
-	mkdir -p "$out"
-	make -s -C "$src" O="$out" ARCH="$ARCH" defconfig
-	"$src/scripts/config" --file "$out/.config" \
-		-e SMP -e USERFAULTFD -e PTE_MARKER_UFFD_WP -e CHECKPOINT_RESTORE -e MEM_SOFT_DIRTY \
-		-e KSM -e TRANSPARENT_HUGEPAGE -e NUMA_BALANCING -e PER_VMA_LOCK \
-		-e PROC_FS -e DEBUG_KERNEL -e DEBUG_VM -e DRM -e DRM_VMWGFX \
-		-d TLB_PENDING_FILTER_KUNIT_TEST
-	if [ "$filter" = y ]; then
-		"$src/scripts/config" --file "$out/.config" -e TLB_PENDING_FILTER
-	else
-		"$src/scripts/config" --file "$out/.config" -d TLB_PENDING_FILTER
-	fi
-	make -s -C "$src" O="$out" ARCH="$ARCH" olddefconfig
-	for opt in $REQUIRED; do
-		grep -q "^CONFIG_$opt=y" "$out/.config" ||
-			die "$out/.config: CONFIG_$opt did not stick"
-	done
-	if [ "$filter" = y ]; then
-		grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config" ||
-			die "$out/.config: CONFIG_TLB_PENDING_FILTER=y did not stick"
-	elif grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config"; then
-		die "$out/.config still has CONFIG_TLB_PENDING_FILTER=y"
-	fi
-}
 
 # Objects of the overlay's C files.
 cd "$REPO"

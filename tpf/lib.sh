@@ -109,3 +109,40 @@ ensure_source() {
 	step "laying the overlay on $SRC"
 	"$REPO/tpf/overlay.sh" "$REPO" "$SRC" "$SRC_STATE"
 }
+
+# obj_config OUT SRC y|n [SCRIPTS_CONFIG_ARGS...]: defconfig for $ARCH
+# (x86_64 or i386) plus the options under which the touched code is compiled
+# in (DRM_VMWGFX selects MAPPING_DIRTY_HELPERS), and the filter on or off.
+# On i386 the options that x86_64 alone offers (uffd-wp, soft-dirty, NUMA
+# balancing) stay off.
+obj_config() {
+	local out=$1 src=$2 filter=$3 opt
+	local REQUIRED="USERFAULTFD KSM TRANSPARENT_HUGEPAGE MAPPING_DIRTY_HELPERS"
+
+	[ "${ARCH:-x86_64}" != x86_64 ] ||
+		REQUIRED="$REQUIRED PTE_MARKER_UFFD_WP MEM_SOFT_DIRTY NUMA_BALANCING"
+
+	mkdir -p "$out"
+	make -s -C "$src" O="$out" ARCH="${ARCH:-x86_64}" defconfig
+	"$src/scripts/config" --file "$out/.config" \
+		-e SMP -e USERFAULTFD -e PTE_MARKER_UFFD_WP -e CHECKPOINT_RESTORE -e MEM_SOFT_DIRTY \
+		-e KSM -e TRANSPARENT_HUGEPAGE -e NUMA_BALANCING -e PER_VMA_LOCK \
+		-e PROC_FS -e DEBUG_KERNEL -e DEBUG_VM -e DRM -e DRM_VMWGFX \
+		-d TLB_PENDING_FILTER_KUNIT_TEST "${@:4}"
+	if [ "$filter" = y ]; then
+		"$src/scripts/config" --file "$out/.config" -e TLB_PENDING_FILTER
+	else
+		"$src/scripts/config" --file "$out/.config" -d TLB_PENDING_FILTER
+	fi
+	make -s -C "$src" O="$out" ARCH="${ARCH:-x86_64}" olddefconfig
+	for opt in $REQUIRED; do
+		grep -q "^CONFIG_$opt=y" "$out/.config" ||
+			die "$out/.config: CONFIG_$opt did not stick"
+	done
+	if [ "$filter" = y ]; then
+		grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config" ||
+			die "$out/.config: CONFIG_TLB_PENDING_FILTER=y did not stick"
+	elif grep -q '^CONFIG_TLB_PENDING_FILTER=y' "$out/.config"; then
+		die "$out/.config still has CONFIG_TLB_PENDING_FILTER=y"
+	fi
+}

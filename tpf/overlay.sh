@@ -6,7 +6,8 @@
 #
 #   overlay.sh REPO TARGET STATE
 #
-# REPO    the repository root; overlay files live under $OVERLAY_DIRS.
+# REPO    the repository root; overlay files live under $OVERLAY_DIRS,
+#         and in $OVERLAY_TOP at the top (MAINTAINERS.diff).
 # TARGET  the kernel tree to update: Makefile.kunit's work copy, or KSRC.
 # STATE   a directory of ours that remembers what the overlay changed in
 #         TARGET: orig/ (TARGET's files before we first touched them),
@@ -21,6 +22,7 @@
 set -euo pipefail
 
 OVERLAY_DIRS="Documentation arch fs include kernel lib mm tools"
+OVERLAY_TOP="MAINTAINERS.diff"
 WANT_VERSION=6
 WANT_PATCHLEVEL=12
 
@@ -57,7 +59,9 @@ fi
 
 # --- Collect the overlay --------------------------------------------------
 cd "$repo"
-mapfile -t files < <(find $OVERLAY_DIRS -type f 2>/dev/null | LC_ALL=C sort)
+mapfile -t files < <({ find $OVERLAY_DIRS -type f 2>/dev/null || true
+			 for f in $OVERLAY_TOP; do [ ! -f "$f" ] || echo "$f"; done; } |
+		       LC_ALL=C sort)
 [ ${#files[@]} -gt 0 ] || die "$repo has no overlay files under: $OVERLAY_DIRS"
 
 # Where the original content of a kernel file is: orig/ if we saved it,

@@ -253,6 +253,33 @@ def print_cost_table(rows):
     print()
 
 
+def mail_table(rows, crows):
+    """The same numbers in at most 72 columns, for a cover letter."""
+    out = ['Counts (4 vCPUs, TCG; medians of the runs of each mode; target:',
+           'filter/off at most, for h filter/moved, for b measured/theory):', '',
+           f"{'':<2} {'':<28} {'off':>9} {'moved':>9} {'filter':>9}  target"]
+    for r in rows:
+        short = r['_short'].replace('\n', ' ')
+        ok = met(r)
+        verdict = '' if ok is None else ' met' if ok else ' NOT met'
+        goal = f"{r['_goal'][1]}{verdict}" if r['_goal'] else ''
+        out.append(f"{r['shape']:<2} {short:<28} {fmt(r['off']):>9} {fmt(r['moved']):>9} "
+                   f"{fmt(r['on']):>9}  {goal}")
+    if crows:
+        out += ['', 'Costs in instructions (QEMU -icount, one vCPU; off = the same config',
+                'without the series; medians of 5 rounds; spread = largest (max-min)/median):',
+                '',
+                f"{'':<2} {'':<11} {'MiB':>5} {'off':>9} {'mode 0':>9} {'filter':>9} "
+                f"{'ratio':>6} {'spread':>6}"]
+        for r in crows:
+            sp = '-' if r['spread'] is None else f"{100 * r['spread']:.2f}%"
+            ratio = '-' if r['ratio'] is None else f"{r['ratio']:.3f}"
+            num = lambda v: '-' if v is None else f'{v:.0f}'
+            out.append(f"{r['shape']:<2} {r['op']:<11} {r['bytes'] >> 20:>5} {num(r['off']):>9} "
+                       f"{num(r['mode0']):>9} {num(r['on']):>9} {ratio:>6} {sp:>6}")
+    return '\n'.join(line.rstrip() for line in out) + '\n'
+
+
 def cost_deterministic(rows):
     return bool(rows) and all(
         r['spread'] is not None and r['spread'] < SPREAD_MAX and
@@ -557,6 +584,8 @@ def main():
         print(f"run failed: shape {r['shape']} mode {r['mode']}: {problem(r)} ({r['log']})")
 
     os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, 'bench-mail.txt'), 'w', encoding='utf-8') as f:
+        f.write(mail_table(rows, crows))
     with open(os.path.join(outdir, 'bench.json'), 'w', encoding='utf-8') as f:
         json.dump([{k: v for k, v in r.items() if not k.startswith('_')}
                    for r in rows + crows], f, indent=1)

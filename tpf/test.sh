@@ -3,8 +3,9 @@
 #
 # make -f Makefile.kunit test: the protocol model, the tooling tests, the
 # KUnit suite under QEMU, the touched objects built with the filter on and
-# off (off checked against upstream), and the mm selftests in a guest in
-# both modes.  Ends with "N passed, N failed".
+# off (off checked against upstream), the patch series and its checks, and
+# the mm selftests in a guest in every mode.  Ends with "N passed, N
+# failed".
 
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,6 +52,12 @@ for arch in x86_64 i386; do
 		fail "$arch: touched objects with the filter on and off (log $log)"
 	fi
 done
+
+# --- The patch series: format-patch, git am, bisect builds, checks -------
+if [ -z "${KSRC:-}" ]; then
+	step "the patch series (tpf/series.sh, log $LOGS/series.log)"
+	checks series env SERIES_OUT="$CACHE/series/out" "$REPO/tpf/series.sh"
+fi
 
 # --- The guest: mm selftests and our own, in both modes -----------------
 . "$REPO/tpf/guest.sh"

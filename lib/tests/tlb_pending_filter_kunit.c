@@ -953,7 +953,7 @@ static int tpf_wp_read(unsigned long addr)
 {
 	char c;
 
-	return get_user(c, (char __user *)addr);
+	return copy_from_user(&c, (const void __user *)addr, 1) ? -EFAULT : 0;
 }
 
 static int tpf_wp_write(unsigned long addr)

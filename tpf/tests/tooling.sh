@@ -46,6 +46,10 @@ mini_tree() {
 		mkdir -p "$dst/$(dirname "${d%.diff}")"
 		cp "$PRISTINE/${d%.diff}" "$dst/${d%.diff}"
 	done
+	# Top-level diffs (MAINTAINERS.diff).
+	for d in "$REPO"/*.diff; do
+		[ ! -f "$d" ] || cp "$PRISTINE/$(basename "${d%.diff}")" "$dst/"
+	done
 }
 
 # expect_error NAME PATTERN CMD...: exit non-zero, one error line matching.

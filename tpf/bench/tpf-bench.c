@@ -42,6 +42,7 @@
 #define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #define ADD(x, v)	__atomic_add_fetch(&(x), (v), __ATOMIC_RELAXED)
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static size_t psize;
 
@@ -243,7 +244,10 @@ static void shape_a(void)
 	       slice * A_WRITERS * rounds, z.zaps, t * 1e6 / rounds);
 }
 
-/* A thread that write-protects random single pages, one call each. */
+/*
+ * A thread that write-protects random single pages of @area, one call
+ * each: shape b's scatterer_fn() and shape h's h_protector_fn().
+ */
 struct scatterer {
 	pthread_t thread;
 	int fd;
@@ -626,18 +630,9 @@ static void *h_writer_fn(void *arg)
 	return NULL;
 }
 
-struct h_protector {
-	pthread_t thread;
-	int fd;
-	char *area;
-	size_t pages;
-	int *stop;
-	unsigned long wps;
-};
-
 static void *h_protector_fn(void *arg)
 {
-	struct h_protector *p = arg;
+	struct scatterer *p = arg;
 	unsigned int seed = 2;
 
 	while (!LOAD(*p->stop)) {
@@ -657,7 +652,7 @@ static void shape_h(void)
 	size_t len = pages * psize, plen = ppages * psize, i;
 	struct h_writer w[H_WRITERS];
 	struct zapper z = { .pages = 64 };
-	struct h_protector p = { .pages = ppages };
+	struct scatterer p = { .pages = ppages };
 	int fd = uffd_open(true), stop = 0, go = 0;
 	char *area = map(len);
 	unsigned long zaps, wps;
@@ -737,7 +732,7 @@ static void shape_h(void)
 /* The first timed round was often the slowest by up to 0.5 % after one. */
 #define COST_WARMUP	2
 
-static unsigned long vmstat(const char *name)
+static unsigned long vmstat_read(const char *name)
 {
 	char line[128];
 	size_t n = strlen(name);
@@ -753,7 +748,7 @@ static unsigned long vmstat(const char *name)
 	return v;
 }
 
-static void clear_refs(void)
+static void soft_dirty_clear(void)
 {
 	int fd = open("/proc/self/clear_refs", O_WRONLY);
 
@@ -783,7 +778,7 @@ static double cost_defer(enum cost_op op, int fd, char *a, size_t len)
 	else if (op == COST_UFFD_WP)
 		uffd_wp(fd, a, len, true);
 	else if (op == COST_CLEAR_REFS)
-		clear_refs();
+		soft_dirty_clear();
 	t = now() - t0;
 	if (op == COST_MPROTECT && mprotect(a, len, PROT_READ | PROT_WRITE))
 		die("mprotect");
@@ -834,10 +829,10 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 	pid_t child;
 	int fd;
 
-	for (op = 0; op < sizeof(cost_ops) / sizeof(cost_ops[0]); op++)
+	for (op = 0; op < ARRAY_SIZE(cost_ops); op++)
 		if (!strcmp(name, cost_ops[op]))
 			break;
-	if (op == sizeof(cost_ops) / sizeof(cost_ops[0]) || !mib ||
+	if (op == ARRAY_SIZE(cost_ops) || !mib ||
 	    (op == COST_THP_COPY && len % thp)) {
 		fprintf(stderr, "tpf-bench: cost: bad operation or size '%s' %zu\n", name, mib);
 		exit(2);
@@ -867,7 +862,7 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 	printf("{\"shape\": \"cost\", \"op\": \"%s\", \"bytes\": %zu, \"calls\": %zu, \"ns\": [",
 	       name, len, calls);
 	for (r = 0; r < COST_WARMUP + rounds; r++) {
-		s0 = vmstat("thp_split_pmd");
+		s0 = vmstat_read("thp_split_pmd");
 		sum = 0;
 		switch (op) {
 		case COST_COPY:
@@ -900,7 +895,7 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		/* Warm-up: first touches of the tables, deferred kernel work. */
 		if (r < COST_WARMUP)
 			continue;
-		splits += vmstat("thp_split_pmd") - s0;
+		splits += vmstat_read("thp_split_pmd") - s0;
 		printf("%s%.1f", r > COST_WARMUP ? ", " : "", sum * 1e9 / calls);
 	}
 	printf("], \"splits\": %lu}\n", splits);
@@ -917,7 +912,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 2 || !strchr("abcdeh", argv[1][0]) || !argv[1][0] || argv[1][1]) {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|h\n       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy MIB ROUNDS\n");
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|h\n"
+			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy MIB ROUNDS\n");
 		return 2;
 	}
 	switch (argv[1][0]) {

@@ -82,11 +82,10 @@ fi
 mapfile -t msgs < <(cd "$MSGS" && ls [0-9][0-9]-*.msg 2>/dev/null)
 [ ${#msgs[@]} -gt 0 ] || die "series: no patch descriptions $MSGS/NN-*.msg"
 
-# Every overlay file (kernel path), and which patch claims it.
-cd "$REPO"
-mapfile -t overlay < <({ find Documentation arch fs include kernel lib mm tools -type f 2>/dev/null || true
-			 [ ! -f MAINTAINERS.diff ] || echo MAINTAINERS.diff; } |
-		       sed 's/\.diff$//' | LC_ALL=C sort)
+# Every overlay file (kernel path), as overlay.sh just wrote them to its
+# manifest, and which patch claims it.
+mapfile -t overlay < <(LC_ALL=C sort "$SRC_STATE/manifest")
+[ ${#overlay[@]} -gt 0 ] || die "series: the overlay's manifest $SRC_STATE/manifest is empty"
 declare -A owner=()
 for m in "${msgs[@]}"; do
 	files=$(sed -n '1s/^Files: //p' "$MSGS/$m")

@@ -15,14 +15,17 @@
  * The protocol
  * ============
  *
- * struct tlb_pending_filter holds the bucket word and @users, the number of
- * registered deferrers, in one naturally aligned pair of words so that both
- * sit in one cache line.  A deferrer D that will defer the flush of A:
+ * struct tlb_pending_filter holds the bucket word, the span [lo, hi) of
+ * the marked addresses and @users, the number of registered deferrers, in
+ * one naturally aligned block of four words so that all sit in one cache
+ * line.  A deferrer D that will defer the flush of A:
  *
  *	tlb_pending_filter_register(mm)		users++, waits out a reset
  *	spin_lock(ptl(A))
  *	set_pte_at(A, ...)			drops a permission
- *	tlb_pending_filter_mark(mm, bit(A))	buckets |= bit(A)
+ *	tlb_pending_filter_mark(mm, A, A + 1)	lo = min(lo, A),
+ *						hi = max(hi, A + 1),
+ *						buckets |= bit(A)
  *	spin_unlock(ptl(A))
  *	...
  *	flush_tlb_range(A)			completes the deferred flush
@@ -31,18 +34,19 @@
  * and a faulting CPU F:
  *
  *	spin_lock(ptl(A))
- *	if (tlb_pending_filter_test(mm, A))	reads buckets
+ *	if (tlb_pending_filter_test(mm, A))	reads buckets, lo, hi
  *		flush_tlb_page(A)
  *	spin_unlock(ptl(A))
  *
  * Why F cannot miss D's pending flush:
  *
- *  1. Mark vs. test.  D's PTE write and bucket OR come before D's unlock of
- *     ptl(A); F's test comes after its lock of ptl(A).  If F sees D's PTE
- *     (which is the only case in which it can act on it), the PTL
- *     release/acquire pair makes D's OR visible to F.  When D skips the OR
- *     because the bits are already set, the release is cumulative over the
- *     store D observed, so F sees that store instead.  As for
+ *  1. Mark vs. test.  D's PTE write, bucket OR and span updates come
+ *     before D's unlock of ptl(A); F's test comes after its lock of
+ *     ptl(A).  If F sees D's PTE (which is the only case in which it can
+ *     act on it), the PTL release/acquire pair makes D's stores visible to
+ *     F.  When D skips a store because the bits are already set or the
+ *     span already covers A, the release is cumulative over the store D
+ *     observed, so F sees that store instead.  As for
  *     mm_tlb_flush_pending(), this only holds for the PTL that covers the
  *     PTE in question, which is the only one that matters.
  *
@@ -65,10 +69,26 @@
  *     wait is a handful of instructions.
  *
  *  4. Marks land after the reset that preceded their registration.  The
- *     resetter clears the buckets and then release-stores @users = 0; a
- *     registrant's fully ordered cmpxchg reads that value, or a later one in
- *     the chain of fully ordered RMWs that followed it.  Its OR is therefore
- *     ordered after the clear and cannot be wiped by it.
+ *     resetter clears the buckets and empties the span, then release-stores
+ *     @users = 0; a registrant's fully ordered cmpxchg reads that value, or
+ *     a later one in the chain of fully ordered RMWs that followed it.  Its
+ *     OR and its span updates are therefore ordered after the reset and
+ *     cannot be wiped by it.
+ *
+ *  5. Three words, read separately.  F loads buckets, lo and hi with no
+ *     ordering among them, and a reset and new marks may land in between.
+ *     Take any D whose flush of A is still pending when F decides.  Between
+ *     two resets each word only moves one way: bits are only set, lo only
+ *     lowered and hi only raised (test before set, then an OR or a cmpxchg
+ *     loop), and D's values for A are in each word by point 1.  So each
+ *     value F reads either covers A for D, or comes from a reset, or from
+ *     marks after one; a reset needs D unregistered (point 2), so D's flush
+ *     had completed before the value F read was written, contradicting the
+ *     choice of D.  Hence the bucket, lo and hi F reads all cover A: no
+ *     false negative, whatever the order and the interleaving of the loads.
+ *     The model checks this with the three loads as separate steps
+ *     (tpf/model/ in the project's tree, mutant "span extended after the
+ *     unlock").
  *
  * Overlapping deferrers keep each other's buckets set until the last one
  * leaves: extra false positives, never worse than mm_tlb_flush_pending(),
@@ -113,10 +133,11 @@ void tlb_pending_filter_register(struct mm_struct *mm)
 }
 
 /**
- * tlb_pending_filter_mark - register lazily, then publish buckets
+ * tlb_pending_filter_mark - register lazily, then publish a range
  * @mm: the mm whose flush is deferred
  * @deferrer: the deferring operation, zero-initialised before its first mark
- * @bits: buckets accumulated for one page table
+ * @start: first address whose flush is deferred, in one page table
+ * @end: address just past the last one; nothing happens if not above @start
  *
  * Registers the caller at its first non-empty mark, so that operations
  * that end up deferring nothing (zaps, ranges with no present PTE) never
@@ -125,30 +146,34 @@ void tlb_pending_filter_register(struct mm_struct *mm)
  */
 void tlb_pending_filter_mark(struct mm_struct *mm,
 			     struct tlb_pending_deferrer *deferrer,
-			     unsigned long bits)
+			     unsigned long start, unsigned long end)
 {
 	bool atomic;
 
-	if (!bits)
+	if (start >= end)
 		return;
 	if (!deferrer->registered) {
 		tlb_pending_filter_register(mm);
 		deferrer->registered = true;
 	}
-	atomic = tlb_pending_filter_publish(mm, bits);
-	trace_tpf_mark(mm, bits, atomic);
+	atomic = tlb_pending_filter_publish(mm, start, end);
+	trace_tpf_mark(mm, start, end,
+		       tlb_pending_filter_range_bits(start, end), atomic);
 }
 
 /*
- * Reset the buckets.  Only called by the deferrer that took @users from 1 to
- * TLB_PENDING_FILTER_CLEARING: nobody is registered, and nobody can register
- * before @users is released.  KUnit redirects it to run a registrant in that
- * window (tpf_no_registration_between_last_and_reset).
+ * Clear the buckets and empty the span.  Only called by the deferrer that
+ * took @users from 1 to TLB_PENDING_FILTER_CLEARING: nobody is registered,
+ * and nobody can register before @users is released.  KUnit redirects it to
+ * run a registrant in that window
+ * (tpf_no_registration_between_last_and_reset).
  */
 VISIBLE_IF_KUNIT void tlb_pending_filter_reset(struct tlb_pending_filter *filter)
 {
 	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_reset, filter);
 	atomic_long_set(&filter->buckets, 0);
+	atomic_long_set(&filter->lo, ULONG_MAX);
+	atomic_long_set(&filter->hi, 0);
 }
 
 /**
@@ -173,7 +198,9 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
 	} while (!atomic_try_cmpxchg(&filter->users, &old, new));
 
 	if (new == TLB_PENDING_FILTER_CLEARING) {
-		trace_tpf_reset(mm, atomic_long_read(&filter->buckets));
+		trace_tpf_reset(mm, atomic_long_read(&filter->buckets),
+				atomic_long_read(&filter->lo),
+				atomic_long_read(&filter->hi));
 		tlb_pending_filter_reset(filter);
 		/* Pairs with the registrant's cmpxchg, point 4 above. */
 		atomic_set_release(&filter->users, 0);

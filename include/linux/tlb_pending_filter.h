@@ -12,15 +12,24 @@
  * address?" instead:
  *
  *  - a deferrer registers, then, under the PTL and after its PTE writes,
- *    sets the bucket of every address whose flush it defers;
- *  - the fault path tests the bucket of its address under the same PTL;
- *  - the buckets are reset only by the last registered deferrer, after its
- *    flush has completed, when no deferred flush can be in flight.
+ *    sets the bucket of every address whose flush it defers and extends
+ *    the span [lo, hi) over them;
+ *  - the fault path tests the bucket and the span of its address under the
+ *    same PTL;
+ *  - buckets and span are reset only by the last registered deferrer, after
+ *    its flush has completed, when no deferred flush can be in flight.
  *
- * A set bucket may be shared by another address (a false positive costs one
- * flush_tlb_page()); a clear bucket for an address whose flush is deferred
- * (a false negative) can never be observed.  The argument is written next
- * to the code in mm/tlb_pending_filter.c.
+ * A set bucket may be shared by another address, and the span may cover
+ * addresses nobody marked (a false positive costs one flush_tlb_page()); a
+ * clear bucket or a span that misses an address whose flush is deferred (a
+ * false negative) can never be observed.  The argument is written next to
+ * the code in mm/tlb_pending_filter.c.
+ *
+ * Only deferrals that a fault can overlap are marked: those made under the
+ * mmap lock for read (UFFDIO_WRITEPROTECT, NUMA hinting).  A deferrer that
+ * holds the mmap lock for write and its VMAs write-locked until its flush
+ * has completed (mprotect(), soft-dirty clear_refs) cannot be seen by any
+ * fault, and only asserts so (tlb_pending_filter_assert_excluded()).
  *
  * With CONFIG_TLB_PENDING_FILTER=n the deferrer side compiles away and
  * tlb_pending_filter_test() is mm_tlb_flush_pending(), as upstream.
@@ -107,7 +116,7 @@ void tlb_pending_filter_register(struct mm_struct *mm);
 void tlb_pending_filter_unregister(struct mm_struct *mm);
 void tlb_pending_filter_mark(struct mm_struct *mm,
 			     struct tlb_pending_deferrer *deferrer,
-			     unsigned long bits);
+			     unsigned long start, unsigned long end);
 #if IS_ENABLED(CONFIG_KUNIT)
 void tlb_pending_filter_reset(struct tlb_pending_filter *filter);
 void tlb_pending_filter_set_mode(int mode);
@@ -120,35 +129,82 @@ void tlb_pending_filter_set_mode(int mode);
 static inline void tlb_pending_filter_init(struct mm_struct *mm)
 {
 	atomic_long_set(&mm->tlb_pending_filter.buckets, 0);
+	atomic_long_set(&mm->tlb_pending_filter.lo, ULONG_MAX);
+	atomic_long_set(&mm->tlb_pending_filter.hi, 0);
 	atomic_set(&mm->tlb_pending_filter.users, 0);
 }
 
+/*
+ * Lower @lo to @start, or raise @hi to @end: test before set, so that a span
+ * that already covers the range costs a load; otherwise a cmpxchg loop, as
+ * deferrers under other page-table locks may move the same bound.  Between
+ * two resets a bound only ever moves outwards.  Relaxed: the caller's PTL
+ * release publishes the bound (see tlb_pending_filter_publish()).
+ */
+static inline bool tlb_pending_filter_lower(atomic_long_t *lo,
+					    unsigned long start)
+{
+	long old = atomic_long_read(lo);
+
+	do {
+		if ((unsigned long)old <= start)
+			return false;
+	} while (!atomic_long_try_cmpxchg_relaxed(lo, &old, start));
+	return true;
+}
+
+static inline bool tlb_pending_filter_raise(atomic_long_t *hi,
+					    unsigned long end)
+{
+	long old = atomic_long_read(hi);
+
+	do {
+		if ((unsigned long)old >= end)
+			return false;
+	} while (!atomic_long_try_cmpxchg_relaxed(hi, &old, end));
+	return true;
+}
+
 /**
- * tlb_pending_filter_publish - set buckets in the mm's filter
+ * tlb_pending_filter_publish - add a range to the mm's filter
  * @mm: the mm whose flush is deferred
- * @bits: buckets accumulated for one page table
+ * @start: first address of the PTEs whose flush is deferred, in one page
+ *	table
+ * @end: address just past them; greater than @start
  *
- * The caller must be registered (tlb_pending_filter_register()) and must
- * hold the page-table lock of the PTEs whose flush it defers, after having
- * written them: the unlock then orders PTE writes and buckets before any
+ * Sets the buckets of the range and extends the span over it.  The caller
+ * must be registered (tlb_pending_filter_register()) and must hold the
+ * page-table lock of the PTEs whose flush it defers, after having written
+ * them: the unlock then orders PTE writes, buckets and span before any
  * fault path that takes the same lock and tests the filter.
  *
- * Buckets that are already set are not written again: no reset can happen
- * while the caller is registered, so once set they stay set until the
- * caller unregisters, and the PTL release is cumulative over the store that
- * set them.  A page table whose buckets are all set costs one load.
+ * Buckets that are already set, and bounds that already cover the range,
+ * are not written again: no reset can happen while the caller is
+ * registered, so once there they stay until the caller unregisters, and
+ * the PTL release is cumulative over the stores that put them there.  A
+ * page table within the span whose buckets are all set costs three loads
+ * of one cache line.
  *
- * Return: true if an atomic RMW was issued, false if every bit was set.
+ * Return: true if an atomic RMW was issued, false if the filter already
+ * held the range.
  */
 static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
-					      unsigned long bits)
+					      unsigned long start,
+					      unsigned long end)
 {
-	atomic_long_t *buckets = &mm->tlb_pending_filter.buckets;
+	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+	unsigned long bits = tlb_pending_filter_range_bits(start, end);
+	bool atomic = false;
 
-	if ((atomic_long_read(buckets) & bits) == bits)
-		return false;
-	atomic_long_or(bits, buckets);
-	return true;
+	if (tlb_pending_filter_lower(&filter->lo, start))
+		atomic = true;
+	if (tlb_pending_filter_raise(&filter->hi, end))
+		atomic = true;
+	if ((atomic_long_read(&filter->buckets) & bits) != bits) {
+		atomic_long_or(bits, &filter->buckets);
+		atomic = true;
+	}
+	return atomic;
 }
 
 /**
@@ -158,11 +214,17 @@ static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
  *
  * Must only be called once the TLB flush covering every bucket published
  * for @deferrer has *completed*; see tlb_pending_filter_unregister().
- * Does nothing if @deferrer never marked anything.
+ * Does nothing if @deferrer never marked anything.  If @deferrer skipped
+ * marks because faults were excluded, checks with CONFIG_DEBUG_VM that they
+ * still are: the flush completed before the mmap lock was dropped.
  */
 static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 					     struct tlb_pending_deferrer *deferrer)
 {
+	if (IS_ENABLED(CONFIG_DEBUG_VM) && deferrer->excluded) {
+		mmap_assert_write_locked(mm);
+		deferrer->excluded = false;
+	}
 	if (deferrer->registered) {
 		tlb_pending_filter_unregister(mm);
 		deferrer->registered = false;
@@ -217,13 +279,40 @@ static inline int tlb_pending_filter_get_mode(void)
 #endif
 
 /**
+ * tlb_pending_filter_assert_excluded - a deferral no fault can overlap
+ * @deferrer: the deferring operation
+ * @vma: the VMA whose PTEs lose a permission, their flush deferred
+ *
+ * A deferrer need not mark PTEs that no fault can look at before their
+ * flush has completed: it holds the mmap lock for write and @vma
+ * write-locked, so neither a fault under the mmap lock nor one under the
+ * VMA lock can run in @vma, and it flushes before it drops them.  Checks
+ * the locks now with CONFIG_DEBUG_VM and lockdep, and, when the deferrer
+ * ends with tlb_pending_filter_finish(), that the mmap lock is still held
+ * after the flush.
+ */
+static inline void
+tlb_pending_filter_assert_excluded(struct tlb_pending_deferrer *deferrer,
+				   struct vm_area_struct *vma)
+{
+	mmap_assert_write_locked(vma->vm_mm);
+	vma_assert_write_locked(vma);
+	if (IS_ENABLED(CONFIG_DEBUG_VM))
+		deferrer->excluded = true;
+}
+
+/**
  * tlb_pending_filter_test - may a stale TLB entry exist for an address?
  * @mm: the faulting mm
  * @addr: the faulting address
  *
  * Must be called with the page-table lock of @addr held: its acquire pairs
  * with the deferrer's release of the same lock, so a PTE change we can see
- * comes with the bucket set for it.  One load of the filter word.
+ * comes with the bucket set and the span extended for it.  Three loads of
+ * one cache line, in any order: each value read either covers every mark
+ * made before we took the lock, or was stored by a reset that came after
+ * the flushes of those marks had completed (mm/tlb_pending_filter.c,
+ * point 5).
  *
  * Return: true if a flush of @addr may still be deferred (flush before
  * relying on the TLB), false if none can be.
@@ -231,8 +320,12 @@ static inline int tlb_pending_filter_get_mode(void)
 static inline bool tlb_pending_filter_test(struct mm_struct *mm,
 					   unsigned long addr)
 {
-	return atomic_long_read(&mm->tlb_pending_filter.buckets) &
-	       tlb_pending_filter_bit(addr);
+	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+
+	return (atomic_long_read(&filter->buckets) &
+		tlb_pending_filter_bit(addr)) &&
+	       (unsigned long)atomic_long_read(&filter->lo) <= addr &&
+	       addr < (unsigned long)atomic_long_read(&filter->hi);
 }
 
 #else /* !CONFIG_TLB_PENDING_FILTER */
@@ -242,14 +335,21 @@ static inline void tlb_pending_filter_init(struct mm_struct *mm)
 }
 
 static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
-					      unsigned long bits)
+					      unsigned long start,
+					      unsigned long end)
 {
 	return false;
 }
 
 static inline void tlb_pending_filter_mark(struct mm_struct *mm,
 					   struct tlb_pending_deferrer *deferrer,
-					   unsigned long bits)
+					   unsigned long start, unsigned long end)
+{
+}
+
+static inline void
+tlb_pending_filter_assert_excluded(struct tlb_pending_deferrer *deferrer,
+				   struct vm_area_struct *vma)
 {
 }
 

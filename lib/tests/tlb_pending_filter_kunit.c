@@ -56,6 +56,23 @@ static int tpf_users(struct mm_struct *mm)
 	return atomic_read(&mm->tlb_pending_filter.users);
 }
 
+static unsigned long tpf_lo(struct mm_struct *mm)
+{
+	return atomic_long_read(&mm->tlb_pending_filter.lo);
+}
+
+static unsigned long tpf_hi(struct mm_struct *mm)
+{
+	return atomic_long_read(&mm->tlb_pending_filter.hi);
+}
+
+/* Mark page @n for @d, as a deferrer of that one PTE does under its PTL. */
+static void tpf_mark_page(struct mm_struct *mm, struct tlb_pending_deferrer *d,
+			  long n)
+{
+	tlb_pending_filter_mark(mm, d, TPF_PAGE(n), TPF_PAGE(n + 1));
+}
+
 /* --- Hashing ------------------------------------------------------------ */
 
 /*
@@ -214,6 +231,8 @@ static void tpf_new_mm_is_empty(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
 	for (i = 0; i < TLB_PENDING_FILTER_BUCKETS; i++)
 		KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(i)));
 }
@@ -230,21 +249,101 @@ static void tpf_state_fits_one_cache_line(struct kunit *test)
 static void tpf_test_true_after_mark(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	unsigned long acc = 0, alias;
 	struct tlb_pending_deferrer d = { };
+	unsigned long alias;
 
-	acc |= tlb_pending_filter_bit(TPF_PAGE(7));
-	tlb_pending_filter_mark(mm, &d, acc);
-
+	tpf_mark_page(mm, &d, 7);
 	KUNIT_EXPECT_TRUE(test, d.registered);
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(7)));
-	/* The same bucket 256 KiB away: a false positive, by design. */
-	alias = TPF_PAGE(7 + TLB_PENDING_FILTER_BUCKETS);
-	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, alias));
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(7) + 99));
 	/* Neighbours were not marked. */
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(6)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(8)));
 
+	/*
+	 * Page 7 + 2 * BUCKETS marked too: the span now covers page
+	 * 7 + BUCKETS, whose bucket is set: a false positive, by design.
+	 */
+	tpf_mark_page(mm, &d, 7 + 2 * TLB_PENDING_FILTER_BUCKETS);
+	alias = TPF_PAGE(7 + TLB_PENDING_FILTER_BUCKETS);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, alias));
+
+	tlb_pending_filter_finish(mm, &d);
+}
+
+/* --- The span ----------------------------------------------------------- */
+
+static void tpf_span_empty_after_reset(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_deferrer d = { };
+
+	tpf_mark_page(mm, &d, 3);
+	tpf_mark_page(mm, &d, 600);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(3));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(601));
+	tlb_pending_filter_finish(mm, &d);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(3)));
+
+	/* The next round's span is its own marks only. */
+	tpf_mark_page(mm, &d, 40);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(40));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(41));
+	tlb_pending_filter_finish(mm, &d);
+}
+
+static void tpf_span_grows_with_marks(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_deferrer a = { }, b = { };
+
+	tpf_mark_page(mm, &a, 100);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(100));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(101));
+	/* Below: lo moves, hi stays; another deferrer shares the span. */
+	tpf_mark_page(mm, &b, 50);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(50));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(101));
+	/* A range above: hi moves to its end. */
+	tlb_pending_filter_mark(mm, &a, TPF_PAGE(200), TPF_PAGE(210));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(210));
+	/* Inside: nothing moves. */
+	tpf_mark_page(mm, &b, 70);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(50));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(210));
+	/* One deferrer leaving keeps the span whole. */
+	tlb_pending_filter_finish(mm, &b);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(50));
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(50)));
+	tlb_pending_filter_finish(mm, &a);
+}
+
+/*
+ * The span is what the buckets alone cannot say: an address outside it
+ * misses even when its bucket is set, on either side.
+ */
+static void tpf_span_outside_misses_with_bucket_set(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_deferrer d = { };
+	long span = TLB_PENDING_FILTER_BUCKETS;
+
+	tpf_mark_page(mm, &d, 5);
+	tpf_mark_page(mm, &d, 6);
+	KUNIT_EXPECT_TRUE(test, tpf_buckets(mm) & BIT(5));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(5 + span)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(5 - span)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(6 + 512)));
+	/* Just past the end of the span: hi is exclusive. */
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(7)));
+	/* Every bucket set, as a saturated range does: still bounded. */
+	tlb_pending_filter_mark(mm, &d, TPF_PAGE(0), TPF_PAGE(span));
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), TLB_PENDING_FILTER_ALL);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(span - 1)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(span)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(-1)));
 	tlb_pending_filter_finish(mm, &d);
 }
 
@@ -254,16 +353,17 @@ static void tpf_mark_registers_lazily_once(struct kunit *test)
 	struct tlb_pending_deferrer d = { };
 
 	/* Nothing deferred (a zap, an empty range): the filter is untouched. */
-	tlb_pending_filter_mark(mm, &d, 0);
+	tlb_pending_filter_mark(mm, &d, TPF_PAGE(3), TPF_PAGE(3));
 	KUNIT_EXPECT_FALSE(test, d.registered);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
 
-	tlb_pending_filter_mark(mm, &d, BIT(1));
+	tpf_mark_page(mm, &d, 1);
 	KUNIT_EXPECT_TRUE(test, d.registered);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 
 	/* Later page tables of the same operation do not register again. */
-	tlb_pending_filter_mark(mm, &d, BIT(2));
+	tpf_mark_page(mm, &d, 2);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(1) | BIT(2));
 
@@ -277,7 +377,7 @@ static void tpf_finish_without_mark_is_noop(struct kunit *test)
 	struct mm_struct *mm = tpf_alloc_mm(test);
 	struct tlb_pending_deferrer a = { }, b = { };
 
-	tlb_pending_filter_mark(mm, &a, BIT(4));
+	tpf_mark_page(mm, &a, 4);
 	/* b never marked: finishing it must not drop a's registration. */
 	tlb_pending_filter_finish(mm, &b);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
@@ -285,25 +385,39 @@ static void tpf_finish_without_mark_is_noop(struct kunit *test)
 	tlb_pending_filter_finish(mm, &a);
 }
 
+/* tlb_pending_filter_publish() of pages [@from, @to). */
+static bool tpf_publish(struct mm_struct *mm, long from, long to)
+{
+	return tlb_pending_filter_publish(mm, TPF_PAGE(from), TPF_PAGE(to));
+}
+
 static void tpf_publish_one_atomic_skipped_when_set(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
-	unsigned long table = 0;
-	unsigned int i;
+	unsigned long table = GENMASK(9, 0);
+	long span = TLB_PENDING_FILTER_BUCKETS;
 
-	/* A page table with PTEs in buckets 0..9, accumulated locally. */
-	for (i = 0; i < 10; i++)
-		table |= tlb_pending_filter_bit(TPF_PAGE(i));
-
+	/* PTEs 0..9 of a page table: buckets 0..9, span [0, 10). */
 	tlb_pending_filter_register(mm);
-	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_publish(mm, table));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, 0, 10));
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table);
-	/* Same buckets, or a subset of them: no atomic. */
-	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_publish(mm, table));
-	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_publish(mm, BIT(3)));
-	/* One new bucket among set ones: one atomic, old bits kept. */
-	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_publish(mm, BIT(3) | BIT(20)));
+	/* The same range, or a part of it: no atomic. */
+	KUNIT_EXPECT_FALSE(test, tpf_publish(mm, 0, 10));
+	KUNIT_EXPECT_FALSE(test, tpf_publish(mm, 3, 4));
+	/* A new bucket past the span: one atomic for both, old bits kept. */
+	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, 20, 21));
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table | BIT(20));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(21));
+	/* A new bucket inside the span: the span stays. */
+	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, 15, 16));
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(0));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(21));
+	/* Buckets set, span to extend on either side: an atomic each. */
+	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, span + 1, span + 2));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(span + 2));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, -span, 1 - span));
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(-span));
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table | BIT(20) | BIT(15));
 	tlb_pending_filter_unregister(mm);
 }
 
@@ -330,6 +444,8 @@ static void tpf_gather_range_covers_deferred_ptes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm),
 			tlb_pending_filter_range_bits(TPF_PAGE(515), TPF_PAGE(521)));
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(515));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(521));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(514)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(521)));
 
@@ -340,6 +456,7 @@ static void tpf_gather_range_covers_deferred_ptes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm),
 			tlb_pending_filter_range_bits(TPF_PAGE(1024), TPF_PAGE(1033)));
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(1031));
 
 	/* A table past the gather's range: nothing more. */
 	tlb_mark_deferred_range(&tlb, TPF_PAGE(1536), TPF_PAGE(2048));
@@ -348,6 +465,7 @@ static void tpf_gather_range_covers_deferred_ptes(struct kunit *test)
 	tlb_finish_mmu(&tlb);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
 }
 
 static void tpf_buckets_survive_other_deferrer(struct kunit *test)
@@ -355,8 +473,8 @@ static void tpf_buckets_survive_other_deferrer(struct kunit *test)
 	struct mm_struct *mm = tpf_alloc_mm(test);
 	struct tlb_pending_deferrer a = { }, b = { };
 
-	tlb_pending_filter_mark(mm, &a, BIT(10));
-	tlb_pending_filter_mark(mm, &b, BIT(11));
+	tpf_mark_page(mm, &a, 10);
+	tpf_mark_page(mm, &b, 11);
 
 	/* a flushed and left; b's flush is still deferred. */
 	tlb_pending_filter_finish(mm, &a);
@@ -378,12 +496,14 @@ static void tpf_registered_deferrer_without_marks_keeps_buckets(struct kunit *te
 	 * about to publish) must keep the buckets from being reset.
 	 */
 	tlb_pending_filter_register(mm);
-	tlb_pending_filter_mark(mm, &a, BIT(12));
+	tpf_mark_page(mm, &a, 12);
 	tlb_pending_filter_finish(mm, &a);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(12));
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(12)));
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 	tlb_pending_filter_unregister(mm);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
 }
 
 static void tpf_reset_when_last_leaves(struct kunit *test)
@@ -392,8 +512,10 @@ static void tpf_reset_when_last_leaves(struct kunit *test)
 	struct tlb_pending_deferrer reg[5] = { };
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(reg); i++)
-		tlb_pending_filter_mark(mm, &reg[i], BIT(i) | BIT(40));
+	for (i = 0; i < ARRAY_SIZE(reg); i++) {
+		tpf_mark_page(mm, &reg[i], i);
+		tpf_mark_page(mm, &reg[i], 40);
+	}
 	for (i = 0; i < ARRAY_SIZE(reg) - 1; i++) {
 		tlb_pending_filter_finish(mm, &reg[i]);
 		KUNIT_EXPECT_EQ(test, tpf_buckets(mm), GENMASK(4, 0) | BIT(40));
@@ -401,10 +523,13 @@ static void tpf_reset_when_last_leaves(struct kunit *test)
 	tlb_pending_filter_finish(mm, &reg[i]);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
 
 	/* The next round starts from an empty filter. */
-	tlb_pending_filter_mark(mm, &reg[0], BIT(30));
+	tpf_mark_page(mm, &reg[0], 30);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(30));
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(30));
 	tlb_pending_filter_finish(mm, &reg[0]);
 }
 
@@ -489,7 +614,7 @@ static int tpf_late_registrant_fn(void *data)
 	struct tpf_late_registrant *r = data;
 
 	atomic_set(&r->state, 1);
-	tlb_pending_filter_mark(r->mm, &r->deferrer, BIT(13));
+	tpf_mark_page(r->mm, &r->deferrer, 13);
 	atomic_set_release(&r->state, 2);
 	return 0;
 }
@@ -504,7 +629,10 @@ static void tpf_reset_with_registrant(struct tlb_pending_filter *filter)
 	for (ms = 0; ms < 200 && atomic_read_acquire(&r->state) != 2; ms++)
 		mdelay(1);
 	r->got_in_during_reset = atomic_read(&r->state) == 2;
+	/* What tlb_pending_filter_reset() does. */
 	atomic_long_set(&filter->buckets, 0);
+	atomic_long_set(&filter->lo, ULONG_MAX);
+	atomic_long_set(&filter->hi, 0);
 }
 
 static void tpf_no_registration_between_last_and_reset(struct kunit *test)
@@ -529,7 +657,7 @@ static void tpf_no_registration_between_last_and_reset(struct kunit *test)
 					     smp_processor_id()));
 	tpf_late = &r;
 
-	tlb_pending_filter_mark(mm, &last, BIT(12));
+	tpf_mark_page(mm, &last, 12);
 	kunit_activate_static_stub(test, tlb_pending_filter_reset,
 				   tpf_reset_with_registrant);
 	tlb_pending_filter_finish(mm, &last);
@@ -632,22 +760,31 @@ static void tpf_op_start(struct tpf_stress *s, unsigned int id,
 	for (t = 0; t < ntables; t++, table = (table + 1) % p->tables) {
 		unsigned int first = get_random_u32_below(p->window);
 		unsigned int nr = 1 + get_random_u32_below(p->max_marks);
-		unsigned long acc = 0;
+		unsigned int base = table * TPF_TABLE_PAGES;
+		unsigned int head;
 
 		nr = min(nr, p->window);
 		spin_lock(&s->ptl[table]);
 		for (i = 0; i < nr; i++) {
 			/* A contiguous range, wrapping inside the window. */
-			unsigned int idx = table * TPF_TABLE_PAGES +
-					   (first + i) % p->window;
+			unsigned int idx = base + (first + i) % p->window;
 
 			/* "Write-protect the PTE and defer its flush." */
 			atomic_inc(&s->pending[idx]);
 			op->changed[op->nr++] = idx;
 			WRITE_ONCE(s->recent[id], idx);
-			acc |= tlb_pending_filter_bit(tpf_stress_addr(idx));
 		}
-		tlb_pending_filter_mark(s->mm, &op->deferrer, acc);
+		/* Mark exactly those PTEs: up to the window's end, then on. */
+		head = min(nr, p->window - first);
+		tlb_pending_filter_mark(s->mm, &op->deferrer,
+					tpf_stress_addr(base + first),
+					tpf_stress_addr(base + first + head - 1) +
+					PAGE_SIZE);
+		if (head < nr)
+			tlb_pending_filter_mark(s->mm, &op->deferrer,
+						tpf_stress_addr(base),
+						tpf_stress_addr(base + nr - head - 1) +
+						PAGE_SIZE);
 		spin_unlock(&s->ptl[table]);
 	}
 }
@@ -793,6 +930,8 @@ static void tpf_concurrent_no_false_negative(struct kunit *test)
 	/* Everyone left: the last one out reset the filter. */
 	KUNIT_EXPECT_EQ(test, tpf_users(s->mm), 0);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(s->mm), 0UL);
+	KUNIT_EXPECT_EQ(test, tpf_lo(s->mm), ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, tpf_hi(s->mm), 0UL);
 }
 
 static struct kunit_case tlb_pending_filter_test_cases[] = {
@@ -809,6 +948,9 @@ static struct kunit_case tlb_pending_filter_test_cases[] = {
 	KUNIT_CASE(tpf_new_mm_is_empty),
 	KUNIT_CASE(tpf_state_fits_one_cache_line),
 	KUNIT_CASE(tpf_test_true_after_mark),
+	KUNIT_CASE(tpf_span_empty_after_reset),
+	KUNIT_CASE(tpf_span_grows_with_marks),
+	KUNIT_CASE(tpf_span_outside_misses_with_bucket_set),
 	KUNIT_CASE(tpf_mark_registers_lazily_once),
 	KUNIT_CASE(tpf_finish_without_mark_is_noop),
 	KUNIT_CASE(tpf_publish_one_atomic_skipped_when_set),
@@ -987,20 +1129,20 @@ static void tpf_wp_unlock_pte(struct tpf_wp *wp, pte_t *pte, spinlock_t *ptl)
 
 /*
  * What change_pte_range() does for a PTE whose flush it defers: under the
- * page-table lock of @addr, publish its bucket for @tlb.
+ * page-table lock of @addr, hand it to the gather and mark the walked
+ * range for @tlb.
  */
 static void tpf_wp_mark(struct kunit *test, struct tpf_wp *wp,
 			struct mmu_gather *tlb, unsigned long addr)
 {
-	unsigned long bits = 0;
 	spinlock_t *ptl;	/* the lock of @addr's page table */
 	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
 
 	KUNIT_EXPECT_NOT_NULL(test, pte);
 	if (!pte)
 		return;
-	bits |= tlb_pending_filter_bit(addr);
-	tlb_mark_deferred(tlb, bits);
+	tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
+	tlb_mark_deferred_range(tlb, addr & PMD_MASK, (addr & PMD_MASK) + PMD_SIZE);
 	tpf_wp_unlock_pte(wp, pte, ptl);
 }
 
@@ -1125,8 +1267,81 @@ static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 }
 
 /*
+ * The gather's span is page 3 alone: a copy at page 3 + BUCKETS, whose
+ * bucket is set, lies outside it and goes without a flush in mode 1.
+ */
+static void tpf_wp_copy_outside_span_does_not_flush(struct kunit *test)
+{
+	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
+					 TPF_MODE_FILTER);
+	unsigned long addr = tpf_wp_page(wp, 3);
+	unsigned long alias = tpf_wp_page(wp, 3 + TLB_PENDING_FILTER_BUCKETS);
+	struct mmu_gather tlb;
+
+	KUNIT_EXPECT_EQ(test, tpf_wp_read(alias), 0);
+	tlb_gather_mmu(&tlb, wp->mm);
+	tpf_wp_mark(test, wp, &tlb, addr);
+	KUNIT_EXPECT_TRUE(test, atomic_long_read(&wp->mm->tlb_pending_filter.buckets) &
+			  tlb_pending_filter_bit(alias));
+	KUNIT_EXPECT_EQ(test, tpf_wp_write(alias), 0);
+	tlb_finish_mmu(&tlb);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), 1);
+	tpf_wp_teardown(wp);
+}
+
+/*
+ * mprotect() holds the mmap lock for write and the VMA write-locked until
+ * its gather has flushed: no fault can see its PTEs meanwhile, so
+ * change_protection() without uffd-wp or NUMA flags marks nothing, while
+ * the same change made for UFFDIO_WRITEPROTECT, under the mmap lock for
+ * read, marks its PTE.
+ */
+static void tpf_wp_mprotect_marks_nothing(struct kunit *test)
+{
+	struct tpf_wp *wp = tpf_wp_setup(test, 8, TPF_MODE_FILTER);
+	unsigned long addr = tpf_wp_page(wp, 5);
+	struct mmu_gather tlb;
+	long changed;
+
+	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+	mmap_write_lock(wp->mm);
+	vma_start_write(wp->vma);
+	tlb_gather_mmu(&tlb, wp->mm);
+	changed = change_protection(&tlb, wp->vma, addr, addr + PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, changed, 1L);
+	KUNIT_EXPECT_TRUE(test, tlb.end > tlb.start);
+	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_EQ(test, tlb.filter_deferrer.excluded,
+			IS_ENABLED(CONFIG_DEBUG_VM));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->mm->tlb_pending_filter.users), 0);
+	tlb_finish_mmu(&tlb);
+	mmap_write_unlock(wp->mm);
+	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.excluded);
+
+	/* Write-enable it again (a reuse), then write-protect as uffd-wp. */
+	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
+	mmap_read_lock(wp->mm);
+	tlb_gather_mmu(&tlb, wp->mm);
+	changed = change_protection(&tlb, wp->vma, addr, addr + PAGE_SIZE,
+				    MM_CP_UFFD_WP_RESOLVE);
+	mmap_read_unlock(wp->mm);
+	KUNIT_EXPECT_EQ(test, changed, 1L);
+	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(wp->mm, addr));
+	tlb_finish_mmu(&tlb);
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
+	tpf_wp_teardown(wp);
+}
+
+/*
  * change_protection() write-protects an exclusive anonymous page and marks
- * it; a write fault before the gather's flush reuses the page.  Only
+ * it, as UFFDIO_WRITEPROTECT does; a write fault before the gather's
+ * flush reuses the page.  Only
  * upstream's check at upstream's place flushes for a reuse; the filter
  * and the moved check are made at the copy, which a reuse never reaches
  * (a stale writable entry points at the very page being made writable).
@@ -1148,12 +1363,18 @@ static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 		long changed;
 
 		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-		mmap_write_lock(wp->mm);
+		mmap_read_lock(wp->mm);
 		tlb_gather_mmu(&tlb, wp->mm);
-		/* vm_page_prot of a private mapping is read-only. */
+		/*
+		 * vm_page_prot of a private mapping is read-only; resolving
+		 * uffd-wp (UFFDIO_WRITEPROTECT without the WP mode) leaves
+		 * no uffd-wp bit for the fault to report to a context the
+		 * VMA does not have.
+		 */
 		changed = change_protection(&tlb, wp->vma, addr,
-					    addr + PAGE_SIZE, 0);
-		mmap_write_unlock(wp->mm);
+					    addr + PAGE_SIZE,
+					    MM_CP_UFFD_WP_RESOLVE);
+		mmap_read_unlock(wp->mm);
 		KUNIT_EXPECT_EQ(test, changed, 1L);
 		KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(wp->mm, addr));
 		KUNIT_EXPECT_FALSE(test, tpf_wp_pte_writable(wp, addr));
@@ -1306,6 +1527,8 @@ static struct kunit_case tlb_pending_filter_wp_test_cases[] = {
 	KUNIT_CASE(tpf_wp_copy_flushes_while_own_flush_pending),
 	KUNIT_CASE(tpf_wp_copy_does_not_flush_after_deferrer_left),
 	KUNIT_CASE(tpf_wp_copy_mode_decides_for_other_bucket),
+	KUNIT_CASE(tpf_wp_copy_outside_span_does_not_flush),
+	KUNIT_CASE(tpf_wp_mprotect_marks_nothing),
 	KUNIT_CASE(tpf_wp_reuse_never_flushes_with_filter),
 	KUNIT_CASE(tpf_wp_copy_racing_zap_of_same_address),
 	KUNIT_CASE(tpf_wp_mode_change_mid_fault_still_checks),

@@ -8,23 +8,32 @@
 #include <linux/mm_types.h>
 #include <linux/tracepoint.h>
 
-/* A deferrer publishes the buckets of one page table (atomic: an RMW). */
+/*
+ * A deferrer publishes a range of one page table, [start, end), whose
+ * buckets are @bits (atomic: it cost an RMW).
+ */
 TRACE_EVENT(tpf_mark,
-	    TP_PROTO(struct mm_struct *mm, unsigned long bits, bool atomic),
-	    TP_ARGS(mm, bits, atomic),
+	    TP_PROTO(struct mm_struct *mm, unsigned long start,
+		     unsigned long end, unsigned long bits, bool atomic),
+	    TP_ARGS(mm, start, end, bits, atomic),
 	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, start)
+			     __field(unsigned long, end)
 			     __field(unsigned long, bits)
 			     __field(bool, atomic)),
 	    TP_fast_assign(__entry->mm = mm;
+			   __entry->start = start;
+			   __entry->end = end;
 			   __entry->bits = bits;
 			   __entry->atomic = atomic;),
-	    TP_printk("mm=%p bits=%#lx atomic=%d",
-		      __entry->mm, __entry->bits, __entry->atomic)
+	    TP_printk("mm=%p start=%#lx end=%#lx bits=%#lx atomic=%d",
+		      __entry->mm, __entry->start, __entry->end,
+		      __entry->bits, __entry->atomic)
 );
 
 /*
- * do_wp_page() tests the filter before copying (mode on).  The buckets set
- * at that moment give the false-positive rate to expect.
+ * do_wp_page() tests the filter before copying (mode 1).  The buckets and
+ * the span at that moment give the false-positive rate to expect.
  */
 TRACE_EVENT(tpf_test,
 	    TP_PROTO(struct mm_struct *mm, unsigned long addr, bool hit),
@@ -32,26 +41,38 @@ TRACE_EVENT(tpf_test,
 	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
 			     __field(unsigned long, addr)
 			     __field(unsigned long, buckets)
+			     __field(unsigned long, lo)
+			     __field(unsigned long, hi)
 			     __field(bool, hit)),
 	    TP_fast_assign(__entry->mm = mm;
 			   __entry->addr = addr;
 			   __entry->buckets =
 				atomic_long_read(&mm->tlb_pending_filter.buckets);
+			   __entry->lo =
+				atomic_long_read(&mm->tlb_pending_filter.lo);
+			   __entry->hi =
+				atomic_long_read(&mm->tlb_pending_filter.hi);
 			   __entry->hit = hit;),
-	    TP_printk("mm=%p addr=%#lx buckets=%#lx %s", __entry->mm,
-		      __entry->addr, __entry->buckets,
-		      __entry->hit ? "hit" : "miss")
+	    TP_printk("mm=%p addr=%#lx buckets=%#lx span=[%#lx,%#lx) %s",
+		      __entry->mm, __entry->addr, __entry->buckets,
+		      __entry->lo, __entry->hi, __entry->hit ? "hit" : "miss")
 );
 
-/* The last deferrer out resets the buckets it found set. */
+/* The last deferrer out resets the buckets and the span it found. */
 TRACE_EVENT(tpf_reset,
-	    TP_PROTO(struct mm_struct *mm, unsigned long bits),
-	    TP_ARGS(mm, bits),
+	    TP_PROTO(struct mm_struct *mm, unsigned long bits,
+		     unsigned long lo, unsigned long hi),
+	    TP_ARGS(mm, bits, lo, hi),
 	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
-			     __field(unsigned long, bits)),
+			     __field(unsigned long, bits)
+			     __field(unsigned long, lo)
+			     __field(unsigned long, hi)),
 	    TP_fast_assign(__entry->mm = mm;
-			   __entry->bits = bits;),
-	    TP_printk("mm=%p bits=%#lx", __entry->mm, __entry->bits)
+			   __entry->bits = bits;
+			   __entry->lo = lo;
+			   __entry->hi = hi;),
+	    TP_printk("mm=%p bits=%#lx span=[%#lx,%#lx)", __entry->mm,
+		      __entry->bits, __entry->lo, __entry->hi)
 );
 
 /*

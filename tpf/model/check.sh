@@ -35,8 +35,9 @@ else
 fi
 
 # The mutants: breadth-first, so the counterexample found is a shortest one.
-for mutant in MUTANT_RESET_BEFORE_FLUSH MUTANT_SPLIT_LAST; do
-	rm -f ./*.trail
+for mutant in MUTANT_RESET_BEFORE_FLUSH MUTANT_SPLIT_LAST \
+	      MUTANT_SPAN_AFTER_UNLOCK; do
+	rm -f tlb_pending_filter.pml.trail
 	if ! { spin -D"$mutant" -a tlb_pending_filter.pml &&
 	       gcc -O2 -DSAFETY -DBFS -o "pan-$mutant" pan.c; } > "$mutant.log" 2>&1; then
 		echo "FAILED: model: cannot build the $mutant verifier"

@@ -4,21 +4,50 @@
  * Promela model of the TLB pending filter's protocol (mm/tlb_pending_filter.c).
  *
  * NDEFER deferrers each run ROUNDS operations: register, change the PTE of
- * an address under its page table's lock and mark its bucket, drop the
- * lock, complete the flush, unregister (the last one out resets the
- * buckets).  NFAULT faulters take an address's page-table lock, test its
- * bucket and either flush or decide that no flush is needed.
+ * an address under its page table's lock and mark it (extend the span
+ * [lo, hi) over it, then set its bucket, each with a test before the set;
+ * lo and hi each by a load, then, if it does not cover the address yet, an
+ * atomic min/max that re-checks, as the cmpxchg loops do), drop the lock,
+ * complete the flush, unregister (the last one out resets the buckets and
+ * empties the span, lo = EMPTY and hi = 0: three separate stores before
+ * the release of CLEARING).  NFAULT faulters take an address's page-table
+ * lock, load the buckets, lo and hi as three separate steps, in any order,
+ * and flush iff the address's bit is set and lo <= a < hi, or else decide
+ * that no flush is needed.
  *
  * Safety property (the filter's invariant): when a faulter decides "no
  * flush" for address a under a's lock, no stale TLB entry can exist for a,
  * i.e. every deferrer that changed a's PTE has completed its flush.
  *
+ * Why three separate loads are enough: take a deferrer D whose flush of a
+ * is still pending when the faulter decides.  D marked a before its unlock
+ * of a's lock, the faulter loads after its lock of it, and between two
+ * resets bits are only set, lo only lowered and hi only raised.  So each
+ * of the three values the faulter reads either covers every mark made
+ * before it took the lock, D's included, or was written by a reset (or by
+ * marks after one); a reset needs D unregistered, so it can only happen
+ * after D's flush has completed, which contradicts the choice of D.  Hence
+ * all three cover a, whatever the order of the loads and whatever lands
+ * between them: the model lets resets and new marks interleave with each
+ * load, in all six load orders.
+ *
  * Three addresses on two page tables; addresses 0 and 2 share bucket 0, so
- * aliasing is covered.  Spin explores interleavings under sequential
- * consistency: the model checks the protocol's logic (registration, the
- * "last one out" decision, the reset, the skip of already-set buckets);
+ * aliasing is covered, and the span is what tells them apart: with only 2
+ * marked, a faulter on 0 finds its bit set but 0 below lo, and does not
+ * flush (a reachable state; checked once with a temporary assertion).
+ * Spin explores interleavings under sequential consistency: the model
+ * checks the protocol's logic (registration, the "last one out" decision,
+ * the reset, the skip of already-set buckets and already-covering bounds);
  * the memory-ordering argument that maps it onto the LKMM is written next
  * to the code.
+ *
+ * Bounds: NDEFER=3, ROUNDS=2, NFAULT=1 by default, a full search of about
+ * 21 million states (1.4 GB, half a minute with COLLAPSE).  One faulter
+ * loses nothing: a faulter writes nothing shared but its page-table lock,
+ * which only ever holds others back, so deleting a second faulter's steps
+ * from a trace that violates the assertion leaves a valid trace with the
+ * same violation.  With NFAULT=2 the span takes the search past 100
+ * million states and 5 GB.
  *
  * Mutants, each of which must be rejected with a counterexample:
  *   -DMUTANT_RESET_BEFORE_FLUSH  unregister (and maybe reset) before the
@@ -26,25 +55,32 @@
  *   -DMUTANT_SPLIT_LAST          "am I the last?" decided by a decrement,
  *                                the reset done after it, with no CLEARING
  *                                state for registrants to wait on (trap 2)
+ *   -DMUTANT_SPAN_AFTER_UNLOCK   the span extended after the unlock of the
+ *                                page-table lock (the bucket still set
+ *                                under it): a faulter can see the bucket
+ *                                but not the span
  */
 
 #ifndef NDEFER
 #define NDEFER	3
 #endif
 #ifndef NFAULT
-#define NFAULT	2
+#define NFAULT	1
 #endif
 #ifndef ROUNDS
 #define ROUNDS	2
 #endif
 
 #define NADDR	3
+#define EMPTY	NADDR	/* lo of the empty span (ULONG_MAX in C) */
 
 /* Page table and bucket of each address. */
 #define PT(a)		((a) == 2 -> 1 : 0)
 #define BIT(a)		((a) == 1 -> 2 : 1)
 
 byte buckets;		/* the filter word: bit 0 and bit 1 */
+byte lo = EMPTY;	/* the span [lo, hi) of the marked addresses */
+byte hi;
 byte users;		/* registered deferrers */
 bool clearing;		/* TLB_PENDING_FILTER_CLEARING */
 bool ptl[2];		/* page-table locks */
@@ -82,10 +118,31 @@ inline unregister(me_last)
 	if
 	:: me_last ->
 		buckets = 0;		/* tlb_pending_filter_reset() */
+		lo = EMPTY;
+		hi = 0;
 		clearing = false	/* atomic_set_release(users, 0) */
 	:: else -> skip
 	fi;
 	me_last = false
+}
+
+/*
+ * tlb_pending_filter_lower() and _raise(): a load (test before set), then,
+ * if the bound does not cover a yet, the cmpxchg loop, i.e. one atomic min
+ * (max) that re-checks the bound it writes.
+ */
+inline extend_span(a)
+{
+	if
+	:: lo > a ->			/* the guard is the plain load */
+		atomic { if :: lo > a -> lo = a :: else -> skip fi }
+	:: else -> skip
+	fi;
+	if
+	:: hi < a + 1 ->
+		atomic { if :: hi < a + 1 -> hi = a + 1 :: else -> skip fi }
+	:: else -> skip
+	fi
 }
 
 proctype deferrer()
@@ -103,6 +160,9 @@ proctype deferrer()
 		register();
 		lock(ptl[PT(a)]);
 		stale[a]++;			/* PTE loses a permission */
+#ifndef MUTANT_SPAN_AFTER_UNLOCK
+		extend_span(a);
+#endif
 		seen = buckets;			/* test before set */
 		if
 		:: (seen & BIT(a)) != BIT(a) -> buckets = buckets | BIT(a)
@@ -110,6 +170,9 @@ proctype deferrer()
 		fi;
 		seen = 0;
 		unlock(ptl[PT(a)]);
+#ifdef MUTANT_SPAN_AFTER_UNLOCK
+		extend_span(a);
+#endif
 #ifdef MUTANT_RESET_BEFORE_FLUSH
 		unregister(me_last);
 		stale[a]--;			/* flush completes, too late */
@@ -125,7 +188,8 @@ proctype deferrer()
 
 proctype faulter()
 {
-	byte a;
+	byte a, loaded;
+	bool miss;
 
 	do
 	:: if
@@ -134,14 +198,29 @@ proctype faulter()
 	   :: a = 2
 	   fi;
 	   lock(ptl[PT(a)]);
+	   /*
+	    * tlb_pending_filter_test(): three loads, one step each, in any
+	    * order, with any steps of the deferrers in between.  Rather than
+	    * keep the three values, each load folds its comparison into miss
+	    * (same decision, fewer states).
+	    */
+	   do
+	   :: atomic { !(loaded & 1) -> loaded = loaded | 1;
+			miss = miss || (buckets & BIT(a)) == 0 }
+	   :: atomic { !(loaded & 2) -> loaded = loaded | 2;
+			miss = miss || lo > a }
+	   :: atomic { !(loaded & 4) -> loaded = loaded | 4;
+			miss = miss || hi <= a }
+	   :: loaded == 7 -> break
+	   od;
 	   if
-	   :: (buckets & BIT(a)) != 0 -> skip	/* flush_tlb_page() */
+	   :: !miss -> skip	/* flush_tlb_page() */
 	   :: else ->
 		/* "No flush needed": no stale entry may exist. */
 		assert(stale[a] == 0)
 	   fi;
 	   unlock(ptl[PT(a)]);
-	   a = 0
+	   a = 0; miss = false; loaded = 0
 	:: break
 	od
 }

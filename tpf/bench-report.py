@@ -18,6 +18,16 @@ its mode.
 The "on" of bench.json is the filter's value (mode 1), "ratio" on / off,
 "ratio_moved" on / moved.
 
+Shape f (copies 1 GiB above a THP region write-protected in a loop) runs in
+the same boot; shape g (copies while NUMA balancing scans a heap) in a
+second boot with two NUMA nodes, and a g run that saw no NUMA scan
+(numa_pte_updates did not move) or one node only does not count.  Their
+rows appear when their runs are in the logs, as do the rows of the
+"marks:OP" runs (tpf-bench marks, mode 1 only): the filter's tpf_mark
+events per call of shape d's deferrals, whose targets are on the filter
+column itself ("filter <= 0": mprotect and clear_refs must not mark;
+"filter > 0": UFFDIO_WRITEPROTECT must).
+
 The deterministic pass (runs named "cost:OP:MIB", tpf-bench cost) ran
 under QEMU's -icount, where a guest nanosecond is one executed
 instruction: modes 0 and 1 of the filter kernel, and the kernel built
@@ -42,8 +52,9 @@ END = re.compile(r'^TPF-END (\S+) (\S+) rc=(\d+)')
 
 # Column of the table and of bench.json -> mode of the filter kernel.
 MODES = {'off': '0', 'moved': '2', 'on': '1'}
-# A target is a ratio of the table: its bench.json key and its name.
-RATIO_NAME = {'ratio': 'filter/off', 'ratio_moved': 'filter/moved'}
+# A target is a ratio of the table, or the filter column itself: its
+# bench.json key and its name.
+RATIO_NAME = {'ratio': 'filter/off', 'ratio_moved': 'filter/moved', 'on': 'filter'}
 RATIO_BASE = {'ratio': 'off', 'ratio_moved': 'moved'}
 
 
@@ -93,6 +104,12 @@ def clocksource(path):
 
 def problem(r):
     """Why a run does not count, or None."""
+    b = r['bench']
+    if r['shape'] == 'g' and b and b.get('shape') == 'g':
+        if not b.get('numa_pte_updates'):
+            return 'no NUMA hinting scan during the copies (numa_pte_updates did not move)'
+        if b.get('nodes', 0) < 2:
+            return f"{b.get('nodes')} NUMA node(s): g needs two"
     if r['rc'] != 0:
         return f"rc {r['rc']}"
     if not r['bench']:
@@ -126,18 +143,26 @@ def quotient(num, den):
     return num / den
 
 
+def goal_parts(goal):
+    """(key, limit as written, comparison): '<=' unless a third element
+    says '>'."""
+    return goal[0], goal[1], goal[2] if len(goal) > 2 else '<='
+
+
 def row(shape, metric, short, kind, vals, goal=None, samples=None):
     """vals: column ('off', 'moved', 'on') -> the runs' values; a column
     missing from vals does not exist for the row ("-").  goal: (ratio key,
-    limit as written).  kind: 'count', 'time' or 'rate' (a ratio to
-    theory)."""
+    limit as written[, '>']).  kind: 'count', 'time', 'rate' (a ratio to
+    theory), 'marks' (tpf_mark per call) or 'info' (what a shape did, such
+    as f's THPs or g's NUMA scans); the plot shows 'count' and 'rate'."""
     med = {c: median(vals[c]) if c in vals else None for c in MODES}
     r = {'shape': shape, 'metric': metric,
          'off': med['off'], 'moved': med['moved'], 'on': med['on'],
          'ratio': quotient(med['on'], med['off']),
          'ratio_moved': quotient(med['on'], med['moved']),
          'runs': min(len(v) for v in vals.values()),
-         'target': f'{RATIO_NAME[goal[0]]} <= {goal[1]}' if goal else 'report',
+         'target': (f'{RATIO_NAME[goal[0]]} {goal_parts(goal)[2]} {goal[1]}'
+                    if goal else 'report'),
          # Not in bench.json:
          '_short': short, '_kind': kind, '_goal': goal,
          '_samples': samples or []}
@@ -147,8 +172,16 @@ def row(shape, metric, short, kind, vals, goal=None, samples=None):
 def met(r):
     if not r['_goal']:
         return None
-    key, limit = r['_goal']
-    return r[key] is not None and r[key] <= float(limit)
+    key, limit, cmp = goal_parts(r['_goal'])
+    if r[key] is None:
+        return False
+    return r[key] > float(limit) if cmp == '>' else r[key] <= float(limit)
+
+
+def goal_text(goal):
+    """The limit as the mail table gives it: '0.05', or '>0'."""
+    key, limit, cmp = goal_parts(goal)
+    return limit if cmp == '<=' else f'{cmp}{limit}'
 
 
 def fmt(v):
@@ -256,13 +289,19 @@ def print_cost_table(rows):
 def mail_table(rows, crows):
     """The same numbers in at most 72 columns, for a cover letter."""
     out = ['Counts (4 vCPUs, TCG; medians of the runs of each mode; target:',
-           'filter/off at most, for h filter/moved, for b measured/theory):', '',
-           f"{'':<2} {'':<28} {'off':>9} {'moved':>9} {'filter':>9}  target"]
+           'filter/off at most, for h filter/moved, for b measured/theory):']
+    extra = [text for text, there in (
+        ('for d filter marks per call', any(r['_kind'] == 'marks' for r in rows)),
+        ('g in a boot with two NUMA nodes', any(r['shape'] == 'g' for r in rows))) if there]
+    if extra:
+        out[-1] = out[-1][:-2] + ','
+        out.append('; '.join(extra) + '):')
+    out += ['', f"{'':<2} {'':<28} {'off':>9} {'moved':>9} {'filter':>9}  target"]
     for r in rows:
         short = r['_short'].replace('\n', ' ')
         ok = met(r)
         verdict = '' if ok is None else ' met' if ok else ' NOT met'
-        goal = f"{r['_goal'][1]}{verdict}" if r['_goal'] else ''
+        goal = f"{goal_text(r['_goal'])}{verdict}" if r['_goal'] else ''
         out.append(f"{r['shape']:<2} {short:<28} {fmt(r['off']):>9} {fmt(r['moved']):>9} "
                    f"{fmt(r['on']):>9}  {goal}")
     if crows:
@@ -338,6 +377,43 @@ def build_rows(runs):
         'copy\nfaults', 'count', copies)
     add('h', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
         'shootdown\nIPIs', 'count', ipis)
+
+    # The shapes that came after h, when their runs are there.
+    present = {r['shape'] for r in runs}
+    if 'f' in present:
+        add('f', 'do_wp_page() flushes (copies vs 64 MiB THP wp loop)',
+            'do_wp_page()\nflushes', 'count', flush)
+        add('f', '  of which in the region 1 GiB above (copies)',
+            'far region\n(copies)', 'count', bench('far_flushes'), ('ratio', '0.05'))
+        add('f', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
+            'shootdown\nIPIs', 'count', ipis)
+        add('f', 'AnonHugePages of the 64 MiB THP region, KiB',
+            'THP KiB (smaps)', 'info', bench('anon_huge_kb'))
+    if 'g' in present:
+        add('g', 'do_wp_page() flushes (copies vs NUMA hinting scans)',
+            'do_wp_page()\nflushes', 'count', flush)
+        add('g', '  of which in the uffd-wp region 1 GiB above the heap',
+            'uffd-wp\n(copies)', 'count', bench('far_flushes'), ('ratio', '0.10'))
+        add('g', 'copy faults in the uffd-wp VMA (wp_copy_check)',
+            'copy\nfaults', 'count', copies)
+        add('g', 'NUMA PTE updates during the copies (vmstat)',
+            'NUMA PTE updates', 'info', bench('numa_pte_updates'))
+        add('g', 'NUMA hinting faults during the copies (vmstat)',
+            'NUMA hinting faults', 'info', bench('numa_hint_faults'))
+    # d's deferrals: the filter's marks per call, mode 1 only.
+    per_call = lambda r: quotient(r['perf'].get('tlb_pending_filter:tpf_mark'),
+                                  r['bench'].get('calls'))
+    for op, what, goal in (('mprotect', 'mprotect(PROT_READ)', ('on', '0')),
+                           ('uffd-wp', 'UFFDIO_WRITEPROTECT', ('on', '0', '>')),
+                           ('clear-refs', 'clear_refs soft-dirty', ('on', '0'))):
+        shape = f'marks:{op}'
+        if shape not in present:
+            continue
+        sizes = values(runs, shape, '1', lambda r: r['bench'].get('bytes'))
+        size = f'{sizes[0] >> 20} MiB' if sizes else '?'
+        rows.append(row('d', f'filter marks (tpf_mark) per {what}, {size}',
+                        f'marks per {op}', 'marks',
+                        {'on': values(runs, shape, '1', per_call)}, goal))
     return rows
 
 
@@ -372,6 +448,8 @@ PANEL_TITLE = {
     ('b', 'rate'): 'b: filter false positives, measured / theory',
     ('c', 'count'): 'c: one 256 MiB UFFDIO_WRITEPROTECT',
     ('h', 'count'): 'h: copies vs zaps and single-page wp',
+    ('f', 'count'): 'f: copies 1 GiB above a 64 MiB THP wp loop',
+    ('g', 'count'): 'g: copies vs NUMA hinting scans (2 nodes)',
 }
 
 
@@ -416,8 +494,8 @@ def plot_bars(panel, title):
             out.append(f'set label {gp_str(fmt(v))} at {x},{y:.6g} rotate by 90 '
                        f'left offset 0,0.4 font ",8" front')
         data.append(' '.join(line))
-        if r['_goal']:
-            key, limit = r['_goal']
+        if r['_goal'] and r['_goal'][0] in RATIO_BASE:
+            key, limit, _ = goal_parts(r['_goal'])
             base = r[RATIO_BASE[key]]
             if base:
                 # Across the cluster, named upright in the gap after it,
@@ -483,7 +561,7 @@ def plot_rate(r, title):
     return out
 
 
-def plot_legend(runs_per_mode):
+def plot_legend(runs_per_mode, fewer=''):
     lines = [
         "off (0): upstream's mm_tlb_flush_pending()",
         "    check before the reuse decision",
@@ -496,7 +574,7 @@ def plot_legend(runs_per_mode):
         'd, e: instruction counts, in the text',
         '    table and bench.json only',
         'b: measured false-positive rate / theory',
-        f'medians over {runs_per_mode} runs per mode',
+        f'medians over {runs_per_mode} runs per mode{fewer}',
         'log scales: 0 drawn at 0.5, labelled 0',
         'red dashes: goal = target ratio x the',
         '    mode it is relative to',
@@ -516,6 +594,7 @@ def plot_legend(runs_per_mode):
 
 def plot(rows, png):
     panels = []
+    rows = [r for r in rows if r['_kind'] in ('count', 'rate')]
     for r in rows:
         key = (r['shape'], r['_kind'])
         if panels and panels[-1][0] == key:
@@ -523,6 +602,9 @@ def plot(rows, png):
         else:
             panels.append((key, [r]))
     runs = max((r['runs'] for r in rows), default=0)
+    # g's boot makes fewer runs (BENCH_NUMA_REPS).
+    fewer = sorted({(r['shape'], r['runs']) for r in rows if r['runs'] < runs})
+    fewer = f" ({', '.join(f'{s}: {n}' for s, n in fewer)})" if fewer else ''
     cols = 4
     nrows = (len(panels) + 1 + cols - 1) // cols
     script = [
@@ -549,7 +631,7 @@ def plot(rows, png):
         else:
             script += plot_bars(panel, title)
     script += ['unset label', 'unset arrow']
-    script += plot_legend(runs)
+    script += plot_legend(runs, fewer)
     script.append('unset multiplot')
     subprocess.run(['gnuplot'], input='\n'.join(script) + '\n', text=True,
                    check=True)
@@ -570,6 +652,14 @@ def main():
     crows = cost_rows(runs)
     print('count shapes: TCG wall-clock guest, counts from perf stat and tracepoints')
     print_table(rows)
+    # f's region must have been THPs, or its write-protects were not THP ones.
+    for r in runs:
+        if r['shape'] != 'f' or problem(r):
+            continue
+        kb, size = r['bench'].get('anon_huge_kb', 0), r['bench']['thp_bytes'] >> 10
+        if kb < size:
+            print(f"warning: f mode {r['mode']}: only {kb} KiB of the {size} KiB "
+                  f"region were THPs ({r['log']})")
     print()
     print_cost_table(crows)
     if crows:

@@ -3,12 +3,15 @@
 #
 # make -f Makefile.kunit bench, in two passes.
 #
-# Counts: the workload shapes a, b, c and h of tpf/bench/tpf-bench.c in a
-# 4-vCPU guest (multi-threaded TCG, wall-clock time), counted by perf stat,
-# with vm.tlb_pending_filter cycling through its three measured modes in
-# one boot: 0 "off" (upstream's mm_tlb_flush_pending() check before the
+# Counts: the workload shapes a, b, c, h and f of tpf/bench/tpf-bench.c in
+# a 4-vCPU guest (multi-threaded TCG, wall-clock time), counted by perf
+# stat, with vm.tlb_pending_filter cycling through its three measured modes
+# in one boot: 0 "off" (upstream's mm_tlb_flush_pending() check before the
 # reuse decision), 2 "moved" (the same check at the copy point) and 1
-# "filter" (the filter at the copy point).
+# "filter" (the filter at the copy point); in the same boot, in mode 1
+# only, shape d's three deferrals (tpf-bench marks) with the filter's marks
+# counted per call.  Then shape g (NUMA hinting scans) in a second boot of
+# the same kernel with two NUMA nodes (BENCH_NUMA=0 skips it).
 #
 # Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d (the deferral side: mprotect,
 # UFFDIO_WRITEPROTECT, soft-dirty clear_refs, at 1, 64 and 1024 MiB) and e
@@ -26,6 +29,12 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 RESULTS=${BENCH_RESULTS:-$REPO/bench-results}
 REPS=${BENCH_REPS:-7}
+# The NUMA boot's runs per mode: 3, fewer than the other shapes', to keep
+# the whole bench within about 50 minutes (a boot costs some tens of
+# seconds and a g run, heap population and all, some ten: estimates, to
+# be checked against the first run's log).
+NUMA=${BENCH_NUMA:-1}
+NUMA_REPS=${BENCH_NUMA_REPS:-3}
 GUEST_SMP=${BENCH_SMP:-4}
 LOGS=$CACHE/logs
 BENCH_BIN=$BUILD/bench-bin
@@ -87,8 +96,16 @@ ln -sf /usr/bin/perf "$BENCH_ROOT/bin/perf"
 # off, moved, filter, off, moved, filter, ...: each mode's runs spread over
 # the whole boot.
 modes=$(for i in $(seq "$REPS"); do printf '0,2,1,'; done | sed 's/,$//')
+numa_modes=$(for i in $(seq "$NUMA_REPS"); do printf '0,2,1,'; done | sed 's/,$//')
+# f after h, so that a, b, c and h run as they did before it came.  The
+# marks runs: shape d's deferrals at 64 MiB, 8 calls each, in mode 1 only
+# (the deferral side marks alike in every mode), a second or two each.
 printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "h|./perf-run h" \
-	> "$BUILD/bench.list"
+	"f|./perf-run f" > "$BUILD/bench.list"
+for op in mprotect uffd-wp clear-refs; do
+	echo "marks:$op|./perf-run marks $op 64 8|1"
+done >> "$BUILD/bench.list"
+echo "g|./perf-run g" > "$BUILD/bench-numa.list"
 
 export GUEST_BIN=$BENCH_BIN GUEST_EXTRA_ROOT=$BENCH_ROOT
 # The guest has neither HPET nor ACPI PM timer: when its TSC calibration
@@ -99,10 +116,26 @@ tsc_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 CLOCK="tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 count_logs=()
 if [ "$COUNTS" != 0 ]; then
-	step "[4/6] counts: shapes a, b, c and h, modes off/moved/filter (0,2,1) in turn, $REPS runs each"
+	step "[4/6] counts: shapes a, b, c, h and f, modes off/moved/filter (0,2,1) in turn, $REPS runs each; d's marks"
 	guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
 		"tpf_modes=$modes tpf_no_sysctl_test $CLOCK" || die "benchmark guest failed"
 	count_logs=("$LOGS/bench-filter.log")
+	# Two NUMA nodes by NUMA emulation (CONFIG_NUMA_EMU): numa=fake=2
+	# splits the guest's 2 GiB (guest.sh's -m 2048) into two nodes of
+	# 1 GiB and gives the vCPUs to them in turn (cpu_to_node() 0, 1, 0, 1;
+	# emulated nodes of one physical node list every CPU in their
+	# cpumasks).  QEMU's -numa would not do: the guest kernel has neither
+	# ACPI nor PCI, so no SRAT to find its nodes in.  Balancing on from
+	# the command line (two nodes would turn it on anyway, with
+	# CONFIG_NUMA_BALANCING_DEFAULT_ENABLED); tpf-bench g sets the scan
+	# knobs in debugfs itself.
+	if [ "$NUMA" != 0 ]; then
+		step "[4/6] counts, a second boot with two NUMA nodes: shape g, modes 0,2,1 in turn, $NUMA_REPS runs each"
+		guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
+			"tpf_modes=$numa_modes tpf_no_sysctl_test numa=fake=2 numa_balancing=enable $CLOCK" ||
+			die "NUMA benchmark guest failed"
+		count_logs+=("$LOGS/bench-numa.log")
+	fi
 else
 	step "[4/6] BENCH_COUNTS=0: no counts"
 fi

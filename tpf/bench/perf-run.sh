@@ -11,11 +11,20 @@
 # them tlb:tlb_flush/reason=N.
 #
 # perf-run SHAPE notrace counts page faults only: an enabled tracepoint
-# costs time in the paths that are being timed.
+# costs time in the paths that are being timed.  perf-run SHAPE ARG...
+# passes the ARGs on: perf-run marks mprotect 64 8 runs tpf-bench marks
+# mprotect 64 8 (simple words only: they are kept in one string).
 shape=$1
+shift
+notrace=
+if [ "${1:-}" = notrace ]; then
+	notrace=1
+	shift
+fi
+args=$*
 reasons="0 1 2 3 4"
 set --
-if [ "${2:-}" != notrace ]; then
+if [ -z "$notrace" ]; then
 	for ev in tlb_pending_filter:wp_flush tlb_pending_filter:tpf_test \
 		  tlb_pending_filter:wp_copy_check \
 		  tlb_pending_filter:tpf_mark tlb_pending_filter:tpf_reset; do
@@ -31,7 +40,8 @@ set -- "$@" -e page-faults
 
 mode=$(cat /proc/sys/vm/tlb_pending_filter 2>/dev/null) || mode=-
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.before
-perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape"
+# $args unquoted: split into its words.
+perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape" $args
 rc=$?
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.after
 grep -v -e '^#' -e '^$' /tmp/perf.out |

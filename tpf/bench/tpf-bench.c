@@ -14,12 +14,20 @@
  *   tpf-bench d   the deferral side alone: mprotect(PROT_READ) and
  *                 UFFDIO_WRITEPROTECT of a populated 64 MiB range
  *   tpf-bench e   copy faults in a uffd-wp VMA with nothing pending
+ *   tpf-bench f   copy faults in a uffd-wp VMA 1 GiB above a THP-backed
+ *                 uffd-wp region that another thread write-protects and
+ *                 un-protects in a loop
+ *   tpf-bench g   copy faults in a uffd-wp VMA 1 GiB above a heap that NUMA
+ *                 balancing scans (a guest with two nodes)
  *   tpf-bench h   copy faults in a uffd-wp VMA while one thread zaps
  *                 unrelated memory and another write-protects single pages
  *                 of another uffd-wp region far away, and un-protects them
  *   tpf-bench cost OP MIB ROUNDS
  *                 the cost of one deferral or one fault, for the pass where
  *                 guest time counts instructions (see shape_cost())
+ *   tpf-bench marks OP MIB CALLS
+ *                 shape d's deferrals, untimed, for perf stat to count the
+ *                 filter's marks per call (see shape_marks())
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,6 +107,39 @@ static char *map_far(char *near, size_t len)
 	return a;
 }
 
+/*
+ * Two mappings far apart, for shapes f and g: @lo_len bytes at a 2 MiB
+ * boundary, and @hi_len bytes FAR_GAP above their end, carved out of one
+ * PROT_NONE reservation so that both places are certain to be free.  The
+ * rest of the reservation, the gap included, is given back.  Neither is
+ * madvise()d: the caller says whether it wants THPs.  @lo_len must be a
+ * multiple of 2 MiB for @hi to be 2 MiB aligned too.
+ */
+#define FAR_GAP		(1UL << 30)
+
+static void map_apart(size_t lo_len, size_t hi_len, char **lo, char **hi)
+{
+	const size_t align = 2UL << 20, len = align + lo_len + FAR_GAP + hi_len;
+	char *r = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *a;
+
+	if (r == MAP_FAILED)
+		die("mmap (reservation)");
+	a = (char *)(((unsigned long)r + align - 1) & ~(align - 1));
+	*lo = mmap(a, lo_len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	*hi = mmap(a + lo_len + FAR_GAP, hi_len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (*lo == MAP_FAILED || *hi == MAP_FAILED)
+		die("mmap (MAP_FIXED)");
+	if (a > r)
+		munmap(r, a - r);
+	munmap(a + lo_len, FAR_GAP);
+	/* Never empty: a - r < align. */
+	munmap(*hi + hi_len, r + len - (*hi + hi_len));
+}
+
 static void touch_write(char *a, size_t pages)
 {
 	size_t i;
@@ -113,6 +154,23 @@ static void touch_read(char *a, size_t pages)
 
 	for (i = 0; i < pages; i++)
 		(void)__atomic_load_n(a + i * psize, __ATOMIC_RELAXED);
+}
+
+/* A counter of /proc/vmstat, 0 if there is no such line. */
+static unsigned long vmstat_read(const char *name)
+{
+	char line[128];
+	size_t n = strlen(name);
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/vmstat", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, n) && line[n] == ' ')
+			v = strtoul(line + n + 1, NULL, 10);
+	fclose(f);
+	return v;
 }
 
 static int uffd_open(bool async)
@@ -274,19 +332,24 @@ static void *scatterer_fn(void *arg)
 
 #define TRACEFS "/sys/kernel/tracing"
 
-static bool trace_write(const char *file, const char *val)
+static bool write_file(const char *path, const char *val)
 {
-	char path[256];
-	int fd;
+	int fd = open(path, O_WRONLY | O_TRUNC);
 	bool ok;
 
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC);
 	if (fd < 0)
 		return false;
 	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
 	close(fd);
 	return ok;
+}
+
+static bool trace_write(const char *file, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	return write_file(path, val);
 }
 
 /*
@@ -697,6 +760,351 @@ static void shape_h(void)
 }
 
 /*
+ * How much of [a, a + len) THPs back: the AnonHugePages of the VMAs that
+ * overlap it, in KiB, from /proc/self/smaps.
+ */
+static unsigned long anon_huge_kb(char *a, size_t len)
+{
+	unsigned long start, end, kb, sum = 0;
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+
+	if (!f)
+		die("/proc/self/smaps");
+	while (fgets(line, sizeof(line), f)) {
+		/* A VMA's first line: no field line starts with "hex-hex". */
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+			in = start < (unsigned long)a + len && end > (unsigned long)a;
+		else if (in && sscanf(line, "AnonHugePages: %lu kB", &kb) == 1)
+			sum += kb;
+	}
+	fclose(f);
+	return sum;
+}
+
+/*
+ * do_wp_page()'s flushes and filter tests at the addresses of one region,
+ * traced as shape c traces its two: shapes f and g count those of their
+ * uffd-wp region apart from anything else in the mm.
+ */
+static bool region_trace_start(char *a, size_t len)
+{
+	char filter[80];
+
+	snprintf(filter, sizeof(filter), "addr >= %#lx && addr < %#lx",
+		 (unsigned long)a, (unsigned long)a + len);
+	return trace_write("buffer_size_kb", "16384") &&
+	       trace_write("events/tlb_pending_filter/wp_flush/filter", filter) &&
+	       trace_write("events/tlb_pending_filter/wp_flush/enable", "1") &&
+	       (!access(TRACEFS "/events/tlb_pending_filter/tpf_test", F_OK) ?
+		trace_write("events/tlb_pending_filter/tpf_test/filter", filter) &&
+		trace_write("events/tlb_pending_filter/tpf_test/enable", "1") : true) &&
+	       trace_write("trace", "");
+}
+
+/* Stops tracing; the region's events go to ev->out_*. */
+static void region_trace_stop(char *a, size_t len, struct c_events *ev)
+{
+	trace_write("events/tlb_pending_filter/wp_flush/enable", "0");
+	trace_write("events/tlb_pending_filter/tpf_test/enable", "0");
+	c_count(ev, NULL, 0, a, len);
+	trace_write("events/tlb_pending_filter/wp_flush/filter", "0");
+	trace_write("events/tlb_pending_filter/tpf_test/filter", "0");
+}
+
+/* The end of the JSON line: the region's counts, null if not traced. */
+static void region_print(const struct c_events *ev, bool traced)
+{
+	if (!traced) {
+		printf("\"far_flushes\": null, \"far_tests\": null, \"far_hits\": null}\n");
+		return;
+	}
+	printf("\"far_flushes\": %lu, \"far_tests\": %lu, \"far_hits\": %lu}\n",
+	       ev->out_flush, ev->out_test, ev->out_hit);
+}
+
+/*
+ * Shape f: copy faults in a uffd-wp region 1 GiB above a THP-backed one
+ * that another thread write-protects and un-protects in a loop.  The THP
+ * region, F_THP_MIB at a 2 MiB boundary, MADV_HUGEPAGE, async uffd-wp, is
+ * write-faulted whole first, one THP per 2 MiB wherever the kernel finds
+ * one; "anon_huge_kb" and "anon_huge_kb_end" give its AnonHugePages in
+ * /proc/self/smaps before and after the run.  Its write-protects go
+ * through change_huge_pmd(), which does not mark the filter: a write fault
+ * on a write-protected PMD either reuses the THP or splits the PMD, and
+ * the split flushes, so no copy can meet a stale entry of it.  One writer
+ * copies zero-page PTEs of a 4 MiB async uffd-wp region FAR_GAP above the
+ * THP region, 16 rounds re-armed by MADV_DONTNEED as in shape h.
+ * Upstream's check flushes every copy made while a write-protect or an
+ * un-protect has its mmu_gather open; the filter none: nothing is marked,
+ * and whatever PTE-mapped remainder of the THP region were marked would
+ * make a span far below the copies.  The protector is seen running before
+ * the writer starts and runs until it is done; the far region's flushes
+ * are told apart by address with the tracepoints, as in shape c.
+ */
+#define F_THP_MIB	64UL
+
+static void *f_protector_fn(void *arg)
+{
+	struct scatterer *p = arg;
+
+	while (!LOAD(*p->stop)) {
+		uffd_wp(p->fd, p->area, p->pages * psize, true);
+		uffd_wp(p->fd, p->area, p->pages * psize, false);
+		ADD(p->wps, 1);
+	}
+	return NULL;
+}
+
+static void shape_f(void)
+{
+	const size_t len = F_THP_MIB << 20, pages = 1024, rounds = 16;
+	size_t flen = pages * psize;
+	struct scatterer p = { .pages = len / psize };
+	struct c_events ev = { 0 };
+	struct h_writer w;
+	int fd = uffd_open(true), stop = 0, go = 0;
+	unsigned long huge_kb, huge_kb_end, wps;
+	char *thp, *far;
+	double t0, t;
+	bool traced;
+
+	map_apart(len, flen, &thp, &far);
+	if (madvise(thp, len, MADV_HUGEPAGE))
+		die("madvise(MADV_HUGEPAGE)");
+	if (madvise(far, flen, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	uffd_register(fd, thp, len);
+	uffd_register(fd, far, flen);
+	touch_write(thp, len / psize);
+	huge_kb = anon_huge_kb(thp, len);
+	traced = region_trace_start(far, flen);
+
+	p.fd = fd;
+	p.area = thp;
+	p.stop = &stop;
+	w = (struct h_writer){ .area = far, .pages = pages, .rounds = rounds,
+			       .go = &go };
+	if (pthread_create(&p.thread, NULL, f_protector_fn, &p) ||
+	    pthread_create(&w.thread, NULL, h_writer_fn, &w))
+		die("pthread_create");
+	while (LOAD(p.wps) < 8)
+		sched_yield();
+	wps = LOAD(p.wps);
+	t0 = now();
+	STORE(go, 1);
+	pthread_join(w.thread, NULL);
+	t = now() - t0;
+	wps = LOAD(p.wps) - wps;
+	STORE(stop, 1);
+	pthread_join(p.thread, NULL);
+	huge_kb_end = anon_huge_kb(thp, len);
+	if (traced)
+		region_trace_stop(far, flen, &ev);
+
+	printf("{\"shape\": \"f\", \"thp_bytes\": %zu, \"anon_huge_kb\": %lu, ",
+	       len, huge_kb);
+	printf("\"anon_huge_kb_end\": %lu, \"copies\": %zu, \"wps\": %lu, ",
+	       huge_kb_end, pages * rounds, wps);
+	printf("\"seconds\": %.3f, ", t);
+	region_print(&ev, traced);
+}
+
+/*
+ * Shape g: copy faults in a uffd-wp region while NUMA balancing scans the
+ * heap of the same mm, in a guest with two NUMA nodes (the benchmark boots
+ * one for it).  A thread write-faults a G_HEAP_MIB heap of 4 KiB pages (no
+ * THP: change_huge_pmd() does not mark) and then reads it page by page
+ * without end, so that the scans that the scheduler tick queues (they only
+ * come to tasks that use CPU time, and skip VMAs their task has not
+ * touched lately) keep finding it, and each scan's PROT_NONE PTEs are
+ * restored by NUMA hinting faults for the next one.  Once a scan has been
+ * seen (numa_pte_updates moved), one writer copies zero-page PTEs of a
+ * 4 MiB async uffd-wp region FAR_GAP above the heap, 16 rounds re-armed by
+ * MADV_DONTNEED as in shape h.  Each scan step, change_prot_numa() of up to
+ * scan_size_mb, holds an mmu_gather open, and marks every page table of
+ * the heap it changes: all 64 buckets.  Upstream's check flushes every
+ * copy made meanwhile; the filter only those inside the span of what the
+ * step marked, which happens when a step walks the uffd-wp region itself
+ * (its copied pages are normal anonymous pages to the scanner).  The run
+ * fails if numa_pte_updates did not move during the copies: without scans
+ * the flush counts would say nothing.
+ */
+#define G_HEAP_MIB	256UL
+#define G_WAIT_S	60	/* for the first scan, from the heap's population */
+
+/*
+ * The scan knobs (kernel/sched/debug.c), against their defaults: the first
+ * scan of an mm, and of a new VMA, after scan_delay_ms (1000); then one
+ * step of scan_size_mb (256) every scan_period_min_ms divided by the RSS
+ * in steps (task_scan_min()), but no more often than scan_size_mb at 2560
+ * MB/s (25 ms for 64 MiB), and no backing off past scan_period_max_ms
+ * (60000) however local the faults.  With about 260 MiB resident that is
+ * a step every 25 ms of the scanning thread's CPU time, plus 32 times the
+ * time the step took (task_numa_work() keeps scanning under 3 %): the heap
+ * scanned in four steps some ten times a second rather than once.
+ */
+#define NUMAB_DEBUGFS	"/sys/kernel/debug/sched/numa_balancing/"
+
+static const char *const numab_knobs[][2] = {
+	{ "scan_delay_ms", "100" },
+	{ "scan_period_min_ms", "100" },
+	{ "scan_period_max_ms", "100" },
+	{ "scan_size_mb", "64" },
+};
+
+/* Balancing on (kernel.numa_balancing, NUMA_BALANCING_NORMAL), knobs set. */
+static int numab_setup(void)
+{
+	const char *sysctl = "/proc/sys/kernel/numa_balancing";
+	char path[128], buf[16] = "";
+	FILE *f = fopen(sysctl, "r");
+	size_t i;
+	int mode;
+
+	if (!f || !fgets(buf, sizeof(buf), f))
+		die(sysctl);
+	fclose(f);
+	mode = atoi(buf);
+	if (!(mode & 1)) {
+		if (!write_file(sysctl, "1"))
+			die("kernel.numa_balancing=1");
+		mode = 1;
+	}
+	for (i = 0; i < ARRAY_SIZE(numab_knobs); i++) {
+		snprintf(path, sizeof(path), NUMAB_DEBUGFS "%s", numab_knobs[i][0]);
+		if (!write_file(path, numab_knobs[i][1]))
+			die(path);
+	}
+	return mode;
+}
+
+/* Online NUMA nodes: a list such as "0-1" or "0,2-3"; 1 without NUMA. */
+static int numa_nodes(void)
+{
+	FILE *f = fopen("/sys/devices/system/node/online", "r");
+	char buf[256] = "", *p = buf, *e;
+	long a, b;
+	int n = 0;
+
+	if (!f)
+		return 1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	for (;;) {
+		a = b = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		if (*e == '-')
+			b = strtol(e + 1, &e, 10);
+		n += b - a + 1;
+		if (*e != ',')
+			break;
+		p = e + 1;
+	}
+	return n;
+}
+
+struct g_heap {
+	pthread_t thread;
+	char *area;
+	size_t pages;
+	int *stop;
+	unsigned long passes;
+};
+
+/* Populates the heap, then reads it over and over; "passes" counts both. */
+static void *g_heap_fn(void *arg)
+{
+	struct g_heap *h = arg;
+
+	touch_write(h->area, h->pages);
+	ADD(h->passes, 1);
+	while (!LOAD(*h->stop)) {
+		touch_read(h->area, h->pages);
+		ADD(h->passes, 1);
+	}
+	return NULL;
+}
+
+static const char *const g_counters[] = {
+	"numa_pte_updates", "numa_hint_faults", "numa_hint_faults_local",
+	"numa_pages_migrated",
+};
+
+static void shape_g(void)
+{
+	const size_t hlen = G_HEAP_MIB << 20, pages = 1024, rounds = 16;
+	size_t len = pages * psize, i;
+	struct g_heap h = { .pages = hlen / psize };
+	unsigned long vm[ARRAY_SIZE(g_counters)], passes, u0;
+	struct c_events ev = { 0 };
+	struct h_writer w;
+	int fd = uffd_open(true), stop = 0, go = 0, nodes, mode;
+	char *heap, *area;
+	double t0, t;
+	bool traced;
+
+	mode = numab_setup();
+	nodes = numa_nodes();
+	map_apart(hlen, len, &heap, &area);
+	if (madvise(heap, hlen, MADV_NOHUGEPAGE) ||
+	    madvise(area, len, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	uffd_register(fd, area, len);
+	traced = region_trace_start(area, len);
+
+	h.area = heap;
+	h.stop = &stop;
+	w = (struct h_writer){ .area = area, .pages = pages, .rounds = rounds,
+			       .go = &go };
+	if (pthread_create(&h.thread, NULL, g_heap_fn, &h) ||
+	    pthread_create(&w.thread, NULL, h_writer_fn, &w))
+		die("pthread_create");
+	/* The main thread sleeps: the scans are for the heap's thread. */
+	while (!LOAD(h.passes))
+		usleep(10000);
+	u0 = vmstat_read("numa_pte_updates");
+	for (t0 = now(); vmstat_read("numa_pte_updates") == u0; usleep(10000)) {
+		if (now() - t0 < G_WAIT_S)
+			continue;
+		if (traced)
+			region_trace_stop(area, len, &ev);
+		fprintf(stderr, "tpf-bench: g: no NUMA hinting scan in %d s (numa_pte_updates did not move)\n",
+			G_WAIT_S);
+		exit(1);
+	}
+	for (i = 0; i < ARRAY_SIZE(g_counters); i++)
+		vm[i] = vmstat_read(g_counters[i]);
+	passes = LOAD(h.passes);
+	t0 = now();
+	STORE(go, 1);
+	pthread_join(w.thread, NULL);
+	t = now() - t0;
+	for (i = 0; i < ARRAY_SIZE(g_counters); i++)
+		vm[i] = vmstat_read(g_counters[i]) - vm[i];
+	passes = LOAD(h.passes) - passes;
+	STORE(stop, 1);
+	pthread_join(h.thread, NULL);
+	if (traced)
+		region_trace_stop(area, len, &ev);
+
+	printf("{\"shape\": \"g\", \"nodes\": %d, \"numa_balancing\": %d, ", nodes, mode);
+	printf("\"heap_bytes\": %zu, \"copies\": %zu, \"seconds\": %.3f, ",
+	       hlen, pages * rounds, t);
+	printf("\"heap_passes\": %lu, ", passes);
+	for (i = 0; i < ARRAY_SIZE(g_counters); i++)
+		printf("\"%s\": %lu, ", g_counters[i], vm[i]);
+	region_print(&ev, traced);
+	if (!vm[0]) {
+		fprintf(stderr, "tpf-bench: g: no NUMA hinting scan during the copies (numa_pte_updates did not move)\n");
+		exit(1);
+	}
+}
+
+/*
  * tpf-bench cost OP MIB ROUNDS: what one call or one fault costs, for the
  * deterministic pass of the benchmark, where QEMU's -icount makes guest
  * time count executed instructions (one nanosecond each).  COST_WARMUP
@@ -731,22 +1139,6 @@ static void shape_h(void)
 #define THP_SETS	8
 /* The first timed round was often the slowest by up to 0.5 % after one. */
 #define COST_WARMUP	2
-
-static unsigned long vmstat_read(const char *name)
-{
-	char line[128];
-	size_t n = strlen(name);
-	unsigned long v = 0;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, name, n) && line[n] == ' ')
-			v = strtoul(line + n + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
 
 static void soft_dirty_clear(void)
 {
@@ -902,6 +1294,44 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 	close(fd);
 }
 
+/*
+ * tpf-bench marks OP MIB CALLS: CALLS deferrals of OP, one of the three of
+ * shape d (mprotect, uffd-wp, clear-refs, made as cost_defer() makes them)
+ * on a populated MIB range, untimed, for perf stat to count the filter's
+ * marks (tlb_pending_filter:tpf_mark, one per page table published) per
+ * call.  mprotect() and soft-dirty clear_refs hold the mmap lock for write
+ * until their flush has completed, so that no fault can overlap them: they
+ * must not mark at all.  UFFDIO_WRITEPROTECT marks every page table in
+ * which it write-protects a PTE.
+ */
+static void shape_marks(const char *name, size_t mib, size_t calls)
+{
+	size_t len = mib << 20, c;
+	enum cost_op op;
+	char *a;
+	int fd;
+
+	/* The deferrals are the first three operations. */
+	for (op = COST_MPROTECT; op <= COST_CLEAR_REFS; op++)
+		if (!strcmp(name, cost_ops[op]))
+			break;
+	if (op > COST_CLEAR_REFS || !mib || !calls) {
+		fprintf(stderr, "tpf-bench: marks: bad operation, size or calls '%s' %zu %zu\n",
+			name, mib, calls);
+		exit(2);
+	}
+	fd = uffd_open(false);
+	a = map(len);
+	if (op == COST_UFFD_WP)
+		uffd_register(fd, a, len);
+	touch_write(a, len / psize);
+	for (c = 0; c < calls; c++)
+		cost_defer(op, fd, a, len);
+	printf("{\"shape\": \"marks\", \"op\": \"%s\", \"bytes\": %zu, \"calls\": %zu}\n",
+	       name, len, calls);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	psize = getpagesize();
@@ -911,9 +1341,15 @@ int main(int argc, char **argv)
 			   strtoul(argv[4], NULL, 0));
 		return 0;
 	}
-	if (argc != 2 || !strchr("abcdeh", argv[1][0]) || !argv[1][0] || argv[1][1]) {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|h\n"
-			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy MIB ROUNDS\n");
+	if (argc == 5 && !strcmp(argv[1], "marks")) {
+		shape_marks(argv[2], strtoul(argv[3], NULL, 0),
+			    strtoul(argv[4], NULL, 0));
+		return 0;
+	}
+	if (argc != 2 || !strchr("abcdefgh", argv[1][0]) || !argv[1][0] || argv[1][1]) {
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h\n"
+			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy MIB ROUNDS\n"
+			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n");
 		return 2;
 	}
 	switch (argv[1][0]) {
@@ -931,6 +1367,12 @@ int main(int argc, char **argv)
 		break;
 	case 'e':
 		shape_e();
+		break;
+	case 'f':
+		shape_f();
+		break;
+	case 'g':
+		shape_g();
 		break;
 	case 'h':
 		shape_h();

@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # tpf/bench-report.py on synthetic serial logs, without a guest: a filter
-# boot with modes 0,2,1 and shapes a, b, c and h, and the deterministic
-# pass's boots (tpf-bench cost) on the filter kernel (modes 0 and 1) and on
-# the CONFIG_TLB_PENDING_FILTER=n kernel (n), in the format guest-init.sh
-# and perf-run.sh print.  Checks the rows of bench.json, that the plot is
-# written, that a run filed under a mode the switch was not in is refused,
-# and that a cost run whose rounds spread by 0.5 % or more fails the
-# report.  The numbers are made up.
+# boot with modes 0,2,1 and shapes a, b, c, h and f, and shape d's marks
+# runs (tpf-bench marks, mode 1 only), as bench.sh lists them; a second
+# boot with two NUMA nodes and shape g, 3 runs per mode; and the
+# deterministic pass's boots (tpf-bench cost) on the filter kernel (modes 0
+# and 1) and on the CONFIG_TLB_PENDING_FILTER=n kernel (n), in the format
+# guest-init.sh and perf-run.sh print, passed to the report in bench.sh's
+# order.  Checks the rows of bench.json and their targets, that the plot
+# is written, that a run filed under a mode the switch was not in is
+# refused, that a cost run whose rounds spread by 0.5 % or more fails the
+# report, that an mprotect() that marks the filter misses its target
+# (reported NOT met, as every missed target is, without failing the
+# report), and that a g run that saw no NUMA scan, or one node only, is
+# refused.  The numbers are made up.
 #
 #   bench-report-test.sh [WORKDIR]     (default /tmp/bench-synth)
 #
@@ -29,8 +35,9 @@ work = sys.argv[1]
 rng = random.Random(1)
 REPS = 7
 
-def n(v, spread=0.05):
-    return max(0, int(round(v * rng.uniform(1 - spread, 1 + spread))))
+def n(v, spread=0.05, R=None):
+    R = R or rng
+    return max(0, int(round(v * R.uniform(1 - spread, 1 + spread))))
 
 # Per shape and mode: (tpf-bench JSON, perf counts, vmstat deltas).
 def run(shape, mode):
@@ -68,29 +75,100 @@ def run(shape, mode):
     perf['page-faults'] = n(40000)
     return bench, perf, vm
 
-def emit(f, mode, shape, sysctl, clock_t):
-    bench, perf, vm = run(shape, mode)
+# f, g and the marks runs draw from a generator of their own: a, b, c and
+# h get the numbers they got before those shapes came.
+rng_new = random.Random(2)
+
+# Per run of f, g or marks: (tpf-bench JSON, perf counts in perf-run's
+# event order, rc, what tpf-bench printed to stderr after its JSON).
+# mprotect_marks: tpf_mark per mprotect() call (0: it must not mark);
+# scan: NUMA hinting scans during g's copies; nodes: g's NUMA nodes.
+def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2):
+    R = rng_new
+    perf, rc, err = {}, 0, None
+    if shape == 'f':
+        far = n({'0': 7200, '2': 7100, '1': 40}[mode], R=R)
+        bench = {'shape': 'f', 'thp_bytes': 64 << 20, 'anon_huge_kb': 65536,
+                 'anon_huge_kb_end': 65536, 'copies': 16384, 'wps': n(3000, R=R),
+                 'seconds': 4.2, 'far_flushes': far,
+                 'far_tests': 16384 if mode == '1' else 0,
+                 'far_hits': far if mode == '1' else 0}
+        perf['tlb_pending_filter:wp_flush'] = far + n(10, R=R)
+        perf['tlb_pending_filter:wp_copy_check'] = 16384
+        perf['tlb_pending_filter:tpf_mark'] = n(6000, R=R)
+        perf['tlb:tlb_flush/reason=4'] = n(9000, R=R)
+    elif shape == 'g':
+        far = n({'0': 900, '2': 880, '1': 15}[mode], R=R)
+        bench = {'shape': 'g', 'nodes': nodes, 'numa_balancing': 1,
+                 'heap_bytes': 256 << 20, 'copies': 16384, 'seconds': 6.0,
+                 'heap_passes': n(40, R=R),
+                 'numa_pte_updates': n(400000, R=R) if scan else 0,
+                 'numa_hint_faults': n(380000, R=R) if scan else 0,
+                 'numa_hint_faults_local': n(200000, R=R) if scan else 0,
+                 'numa_pages_migrated': n(3000, R=R) if scan else 0,
+                 'far_flushes': far, 'far_tests': 16384 if mode == '1' else 0,
+                 'far_hits': far if mode == '1' else 0}
+        perf['tlb_pending_filter:wp_flush'] = far
+        perf['tlb_pending_filter:wp_copy_check'] = 16384
+        perf['tlb_pending_filter:tpf_mark'] = n(50000, R=R)
+        perf['tlb:tlb_flush/reason=4'] = n(2000, R=R)
+        if not scan:
+            rc = 1
+            err = ('tpf-bench: g: no NUMA hinting scan during the copies '
+                   '(numa_pte_updates did not move)')
+    else:
+        # tpf-bench marks OP 64 8: 64 MiB are 32 page tables.
+        op = shape.split(':')[1]
+        per = {'mprotect': mprotect_marks, 'uffd-wp': 32, 'clear-refs': 0}[op]
+        bench = {'shape': 'marks', 'op': op, 'bytes': 64 << 20, 'calls': 8}
+        perf['tlb_pending_filter:wp_flush'] = 0
+        perf['tlb_pending_filter:wp_copy_check'] = 0
+        perf['tlb_pending_filter:tpf_mark'] = per * 8
+        perf['tlb:tlb_flush/reason=4'] = n(40, R=R)
+    perf['page-faults'] = n(20000, R=R)
+    return bench, perf, rc, err
+
+def emit(f, mode, shape, sysctl, clock_t, **kw):
+    if shape in ('a', 'b', 'c', 'h'):
+        (bench, perf, vm), rc, err, R = run(shape, mode), 0, None, rng
+    else:
+        (bench, perf, rc, err), vm, R = run_new(shape, mode, **kw), {}, rng_new
     f.write(f'TPF-BEGIN {mode} {shape}\n')
     f.write(json.dumps(bench) + '\n')
+    if err:
+        f.write(err + '\n')
     for ev, v in perf.items():
         f.write(f'PERF {v},,{ev}\n')
     for name in ('nr_tlb_remote_flush', 'nr_tlb_remote_flush_received',
                  'nr_tlb_local_flush_all', 'nr_tlb_local_flush_one'):
-        f.write(f'VMSTAT {name} {vm.get(name, n(50))}\n')
+        f.write(f'VMSTAT {name} {vm.get(name, n(50, R=R))}\n')
     f.write(f'SYSCTL vm.tlb_pending_filter {sysctl}\n')
-    f.write(f'TPF-END {mode} {shape} rc=0 start={clock_t:.2f} end={clock_t + 3:.2f}\n')
+    f.write(f'TPF-END {mode} {shape} rc={rc} start={clock_t:.2f} end={clock_t + 3:.2f}\n')
 
-def log(path, modes, shapes, sysctl=lambda m: m, kernel='6.12.0'):
+# tests: the lines of the guest's list, names or (name, its modes) as
+# guest-init.sh reads "name|command|modes"; kw(shape, mode, rep): the
+# run's arguments to run_new().
+def log(path, modes, tests, sysctl=lambda m: m, kernel='6.12.0',
+        kw=lambda shape, mode, rep: {}):
     t = 5.0
+    tests = [x if isinstance(x, tuple) else (x, None) for x in tests]
     with open(path, 'w') as f:
         f.write(f'TPF-GUEST-UP cpus=4 kernel={kernel} clocksource=tsc\n')
-        for mode in modes:
-            for shape in shapes:
-                emit(f, mode, shape, sysctl(mode), t)
+        for i, mode in enumerate(modes):
+            for shape, only in tests:
+                if only and mode not in only.split(','):
+                    continue
+                emit(f, mode, shape, sysctl(mode), t, **kw(shape, mode, i // 3))
                 t += 3.5
         f.write('TPF-DONE clocksource=tsc\n')
 
-log(f'{work}/bench-filter.log', ['0', '2', '1'] * REPS, 'abch')
+# bench.sh's lists: a, b, c, h and f in every mode, the marks runs in mode
+# 1 only; g alone in the NUMA boot.
+FILTER_LIST = list('abchf') + [(f'marks:{op}', '1') for op in ('mprotect', 'uffd-wp', 'clear-refs')]
+NUMA_REPS = 3
+
+log(f'{work}/bench-filter.log', ['0', '2', '1'] * REPS, FILTER_LIST)
+log(f'{work}/bench-numa.log', ['0', '2', '1'] * NUMA_REPS, ['g'])
 
 # The deterministic pass: instructions per call, 5 rounds within 0.2 %.
 COST = {('mprotect', 1): 40000, ('mprotect', 64): 1900000,
@@ -117,21 +195,33 @@ cost_log(f'{work}/bench-cost-nofilter.log', ['n'], None)
 cost_log(f'{work}/bench-cost-noisy.log', ['n'], None, jitter=0.01)
 # A guest whose init does not know mode 2: the switch stays at 0.
 log(f'{work}/bench-stale.log', ['0', '2', '1'], 'h', lambda m: '1' if m == '1' else '0')
+# An mprotect() that marks the filter, once per page table and call.
+log(f'{work}/bench-filter-marking.log', ['0', '2', '1'] * REPS, FILTER_LIST,
+    kw=lambda shape, mode, rep: {'mprotect_marks': 32} if shape == 'marks:mprotect' else {})
+# A NUMA boot whose second mode-1 g run saw no NUMA scan (tpf-bench exits
+# 1), and one whose guest had one node only.
+log(f'{work}/bench-numa-noscan.log', ['0', '2', '1'] * NUMA_REPS, ['g'],
+    kw=lambda shape, mode, rep: {'scan': not (mode == '1' and rep == 1)})
+log(f'{work}/bench-numa-onenode.log', ['0', '2', '1'] * NUMA_REPS, ['g'],
+    kw=lambda shape, mode, rep: {'nodes': 1})
 EOF
 
 ok() { echo "ok: bench-report: $1"; }
 bad() { echo "FAILED: bench-report: $1"; rc=1; }
 
-python3 "$REPO/tpf/bench-report.py" "$WORK/out" "$WORK/bench-filter.log" \
+# As bench.sh passes them: the count boots, then the deterministic pass's.
+python3 "$REPO/tpf/bench-report.py" "$WORK/out" "$WORK/bench-filter.log" "$WORK/bench-numa.log" \
 	"$WORK/bench-cost-filter.log" "$WORK/bench-cost-nofilter.log" > "$WORK/report.txt" 2>&1
 report_rc=$?
 cat "$WORK/report.txt"
 if [ $report_rc -eq 0 ]; then ok "report exits 0"; else bad "report exited $report_rc"; fi
 if [ -s "$WORK/out/bench.png" ]; then ok "bench.png written"; else bad "no bench.png"; fi
 
-python3 - "$WORK/out/bench.json" <<'EOF' || rc=1
+python3 - "$WORK/out/bench.json" "$WORK/report.txt" "$WORK/out/bench-mail.txt" <<'EOF' || rc=1
 import json, sys
 rows = json.load(open(sys.argv[1]))
+report = open(sys.argv[2]).read().splitlines()
+mail = open(sys.argv[3]).read().splitlines()
 fails = []
 def check(what, cond):
     print(f"{'ok' if cond else 'FAILED'}: bench-report: {what}")
@@ -141,8 +231,10 @@ keys = ["shape", "metric", "off", "moved", "on", "ratio", "ratio_moved", "runs",
 count = [r for r in rows if r.get('clock') != 'instructions']
 cost = [r for r in rows if r.get('clock') == 'instructions']
 check('every count row has exactly the documented keys', all(list(r) == keys for r in count))
-check('count shapes a b c h', sorted({r['shape'] for r in count}) == list('abch'))
-check('7 runs per mode in every count row', all(r['runs'] == 7 for r in count))
+check('count shapes a b c h f g, and d (marks)',
+      sorted({r['shape'] for r in count}) == list('abcdfgh'))
+check('7 runs per mode in every count row, 3 in g\'s (the NUMA boot)',
+      all(r['runs'] == (3 if r['shape'] == 'g' else 7) for r in count))
 check('7 cost rows, shapes d and e', len(cost) == 7 and {r['shape'] for r in cost} == {'d', 'e'})
 check('cost metrics say instructions', all('instructions' in r['metric'] for r in cost))
 mp1 = [r for r in cost if r['op'] == 'mprotect' and r['bytes'] == 1 << 20][0]
@@ -159,6 +251,48 @@ h = [r for r in rows if r['shape'] == 'h'][0]
 check('h: flush target on filter/moved', h['target'] == 'filter/moved <= 0.05' and h['ratio_moved'] < 0.05)
 b = [r for r in rows if r['shape'] == 'b'][0]
 check('b: rate row has no moved, ratio near 1', b['moved'] is None and 0.8 < b['ratio'] < 1.2)
+
+def verdict(r):
+    """What the report's "targets:" list says of row r: met, NOT met, ..."""
+    head = f"  {r['shape']}  {r['metric'].strip()} "
+    found = [line.rsplit(': ', 1)[1] for line in report if line.startswith(head)]
+    return found[0] if len(found) == 1 else found
+
+def goal_rows(shape):
+    return [r for r in count if r['shape'] == shape and r['target'] != 'report']
+
+f = goal_rows('f')
+check('f: 4 rows, far-region flushes off 7200ish, filter/off <= 0.05 met',
+      len([r for r in count if r['shape'] == 'f']) == 4 and len(f) == 1 and
+      f[0]['target'] == 'filter/off <= 0.05' and 6500 < f[0]['off'] < 8000 and
+      f[0]['ratio'] <= 0.05 and verdict(f[0]) == 'met')
+g = goal_rows('g')
+check('g: 5 rows, uffd-wp-region flushes off 900ish, filter/off <= 0.10 met',
+      len([r for r in count if r['shape'] == 'g']) == 5 and len(g) == 1 and
+      g[0]['target'] == 'filter/off <= 0.10' and 800 < g[0]['off'] < 1000 and
+      g[0]['ratio'] <= 0.10 and verdict(g[0]) == 'met')
+upd = [r for r in count if r['shape'] == 'g' and 'NUMA PTE updates' in r['metric']]
+check('g: NUMA PTE updates in every mode',
+      len(upd) == 1 and all(upd[0][c] and upd[0][c] > 0 for c in ('off', 'moved', 'on')))
+marks = {r['metric'].split(' per ')[1].split(',')[0]: r
+         for r in count if r['shape'] == 'd'}
+check('d: three marks rows, mode 1 only (off and moved "-")',
+      sorted(marks) == ['UFFDIO_WRITEPROTECT', 'clear_refs soft-dirty', 'mprotect(PROT_READ)'] and
+      all(r['off'] is None and r['moved'] is None and '64 MiB' in r['metric']
+          for r in marks.values()))
+for what, on, target in (('mprotect(PROT_READ)', 0, 'filter <= 0'),
+                         ('UFFDIO_WRITEPROTECT', 32, 'filter > 0'),
+                         ('clear_refs soft-dirty', 0, 'filter <= 0')):
+    r = marks.get(what)
+    check(f'd: {what} marks {on} per call, target {target} met',
+          r is not None and r['on'] == on and r['target'] == target and verdict(r) == 'met')
+# The mail table: f's, g's and the marks' targets, each met.
+for shape, short, goal in (('f', 'far region (copies)', '0.05'), ('g', 'uffd-wp (copies)', '0.10'),
+                           ('d', 'marks per mprotect', '0'), ('d', 'marks per uffd-wp', '>0'),
+                           ('d', 'marks per clear-refs', '0')):
+    lines = [l for l in mail if l.startswith(f'{shape:<2} {short} ')]
+    check(f'bench-mail.txt: {shape} {short}: {goal} met',
+          len(lines) == 1 and lines[0].endswith(f' {goal} met'))
 sys.exit(1 if fails else 0)
 EOF
 
@@ -183,5 +317,54 @@ if [ $stale_rc -ne 0 ] && grep -q 'filed under mode 2 but ran in mode 0' "$WORK/
 	ok "a mode-2 run that ran in mode 0 is refused"
 else
 	bad "a mode-2 run that ran in mode 0 was not refused (exit $stale_rc)"
+fi
+
+# A missed target is reported, it does not fail the report (c's above is
+# missed too): the report still exits 0.
+python3 "$REPO/tpf/bench-report.py" "$WORK/out-marking" "$WORK/bench-filter-marking.log" \
+	"$WORK/bench-numa.log" "$WORK/bench-cost-filter.log" "$WORK/bench-cost-nofilter.log" \
+	> "$WORK/report-marking.txt" 2>&1
+marking_rc=$?
+target() {
+	grep -E "^  d  filter marks \(tpf_mark\) per $1, 64 MiB +filter = $2, target filter $3: $4\$" \
+		"$WORK/report-marking.txt"
+}
+if [ $marking_rc -eq 0 ] && target 'mprotect\(PROT_READ\)' 32 '<= 0' 'NOT met' > /dev/null &&
+	target UFFDIO_WRITEPROTECT 32 '> 0' met > /dev/null &&
+	target 'clear_refs soft-dirty' 0 '<= 0' met > /dev/null; then
+	ok "an mprotect() marking 32 per call misses its marks target, the report exits 0"
+else
+	bad "an mprotect() marking 32 per call: not reported as a missed target alone (exit $marking_rc)"
+fi
+
+# g runs the report must refuse: the report fails, names the run, and g's
+# rows do not count it.
+g_runs() {
+	python3 -c 'import json, sys
+print(" ".join(sorted({str(r["runs"]) for r in json.load(open(sys.argv[1])) if r["shape"] == "g"})))' "$1"
+}
+python3 "$REPO/tpf/bench-report.py" "$WORK/out-noscan" "$WORK/bench-filter.log" \
+	"$WORK/bench-numa-noscan.log" "$WORK/bench-cost-filter.log" "$WORK/bench-cost-nofilter.log" \
+	> "$WORK/report-noscan.txt" 2>&1
+noscan_rc=$?
+refused=$(grep -c '^run failed:' "$WORK/report-noscan.txt")
+if [ $noscan_rc -ne 0 ] && [ "$refused" = 1 ] &&
+	grep -q '^run failed: shape g mode 1: no NUMA hinting scan during the copies (numa_pte_updates did not move)' \
+		"$WORK/report-noscan.txt" &&
+	[ "$(g_runs "$WORK/out-noscan/bench.json")" = 2 ]; then
+	ok "a g run without NUMA scans is refused and fails the report"
+else
+	bad "a g run without NUMA scans was not refused (exit $noscan_rc, $refused refused)"
+fi
+python3 "$REPO/tpf/bench-report.py" "$WORK/out-onenode" "$WORK/bench-filter.log" \
+	"$WORK/bench-numa-onenode.log" "$WORK/bench-cost-filter.log" "$WORK/bench-cost-nofilter.log" \
+	> "$WORK/report-onenode.txt" 2>&1
+onenode_rc=$?
+refused=$(grep -c '^run failed: shape g mode [021]: 1 NUMA node(s): g needs two' "$WORK/report-onenode.txt")
+if [ $onenode_rc -ne 0 ] && [ "$refused" = 9 ] &&
+	[ "$(g_runs "$WORK/out-onenode/bench.json")" = 0 ]; then
+	ok "g runs in a one-node guest are refused and fail the report"
+else
+	bad "g runs in a one-node guest were not refused (exit $onenode_rc, $refused refused)"
 fi
 exit $rc

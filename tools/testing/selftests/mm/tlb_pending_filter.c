@@ -17,12 +17,17 @@
  *                cycles vm.tlb_pending_filter through 0, 1 and 2 as fast as
  *                it can: every copy must still be checked exactly once,
  *                whatever mode it read (one decision per fault).
- *  marks_mprotect, marks_uffd_wp:
- *                mprotect() and UFFDIO_WRITEPROTECT of a range that
- *                crosses a page-table boundary and a VMA boundary, with a
- *                few populated pages on each side: the union of the marked
- *                buckets must be exactly the buckets of the spans the
- *                write-protected PTEs cover, page table by page table.
+ *  marks_uffd_wp: UFFDIO_WRITEPROTECT of a range that crosses a page-table
+ *                boundary and a VMA boundary, with a few populated pages on
+ *                each side: one mark per page table and VMA, each exactly
+ *                the span its write-protected PTEs cover.
+ *  marks_mprotect, marks_clear_refs:
+ *                mprotect() and a soft-dirty clear of the same populated
+ *                range mark nothing: no fault can run while they defer
+ *                their flush (the mmap lock is held for write).
+ *  marks_thp:    UFFDIO_WRITEPROTECT of PMD-mapped THPs marks nothing: a
+ *                copy must split the PMD first, and the split flushes.
+ *                Skipped when no THP can be had.
  *
  * Needs root, tracefs and the filter; skips otherwise.
  */
@@ -110,8 +115,11 @@ static void trace_clear(void)
 
 #define MODES		3	/* 0, 1 and 2; 3 is the debug never-flush */
 
+#define MAX_MARKS	16
+
 struct trace_counts {
 	unsigned long marks, mark_bits, test_hit, test_miss, flushes;
+	unsigned long mark_start[MAX_MARKS], mark_end[MAX_MARKS];
 	unsigned long checks, checks_by_mode[MODES + 1];
 	unsigned long lost;
 };
@@ -136,6 +144,14 @@ static void trace_count(struct trace_counts *c)
 			continue;
 		}
 		if (strstr(line, "tpf_mark: ")) {
+			unsigned long start, end;
+
+			p = strstr(line, "start=");
+			if (c->marks < MAX_MARKS && p &&
+			    sscanf(p, "start=%lx end=%lx", &start, &end) == 2) {
+				c->mark_start[c->marks] = start;
+				c->mark_end[c->marks] = end;
+			}
 			c->marks++;
 			p = strstr(line, "bits=");
 			if (p && sscanf(p, "bits=%lx", &bits) == 1)
@@ -512,39 +528,87 @@ static char *marks_area(size_t *len, unsigned long *expect)
 	return a;
 }
 
-static void check_marks(const char *name, unsigned long expect)
+static void check_marks(const char *name, char *a, unsigned long expect)
 {
 	struct trace_counts c;
+	bool spans_ok = true;
+	size_t i;
 
 	trace_count(&c);
 	trace_off();
 	ksft_print_msg("%s: %lu marks, bits %#lx, expected %#lx\n", name,
 		       c.marks, c.mark_bits, expect);
-	/* One mark per (VMA, page table) with a changed PTE: 4 here. */
-	ksft_test_result(c.mark_bits == expect && c.marks == 4,
-			 "%s: the marked buckets are those of the deferred spans\n",
-			 name);
+	/* One mark per (VMA, page table) with a changed PTE, in order. */
+	if (c.marks != ARRAY_SIZE(spans))
+		spans_ok = false;
+	for (i = 0; spans_ok && i < ARRAY_SIZE(spans); i++) {
+		unsigned long from = (unsigned long)a + spans[i].from * page_size;
+		unsigned long end = (unsigned long)a +
+				    (spans[i].last + 1) * page_size;
+
+		if (c.mark_start[i] != from || c.mark_end[i] != end) {
+			ksft_print_msg("%s: mark %zu is [%#lx, %#lx), expected [%#lx, %#lx)\n",
+				       name, i, c.mark_start[i], c.mark_end[i],
+				       from, end);
+			spans_ok = false;
+		}
+	}
+	ksft_test_result(c.mark_bits == expect && spans_ok,
+			 "%s: the marks are the deferred spans\n", name);
 }
 
-static void test_marks_mprotect(void)
+/* Deferrers no fault can overlap must not touch the filter at all. */
+static void check_no_marks(const char *name)
+{
+	struct trace_counts c;
+
+	trace_count(&c);
+	trace_off();
+	ksft_print_msg("%s: %lu marks, bits %#lx\n", name, c.marks, c.mark_bits);
+	ksft_test_result(c.marks == 0, "%s: nothing marked\n", name);
+}
+
+static void trace_marks_of_this_thread(void)
 {
 	char filter[64];
-	unsigned long expect;
-	size_t len;
-	char *a = marks_area(&len, &expect);
 
 	snprintf(filter, sizeof(filter), "common_pid == %d", (int)gettid());
 	trace_setup("tpf_mark", filter);
 	trace_clear();
+}
+
+static void test_marks_mprotect(void)
+{
+	unsigned long expect;
+	size_t len;
+	char *a = marks_area(&len, &expect);
+
+	trace_marks_of_this_thread();
 	if (mprotect(a, len, PROT_READ))
 		ksft_exit_fail_perror("mprotect");
-	check_marks("marks_mprotect", expect);
+	check_no_marks("marks_mprotect");
+	munmap(a, len);
+}
+
+static void test_marks_clear_refs(void)
+{
+	unsigned long expect;
+	size_t len;
+	char *a = marks_area(&len, &expect);
+
+	/* Soft-dirty write-protects every populated PTE of the mm. */
+	trace_marks_of_this_thread();
+	if (write_file("/proc/self/clear_refs", "4")) {
+		trace_off();
+		ksft_test_result_skip("marks_clear_refs: no soft-dirty\n");
+	} else {
+		check_no_marks("marks_clear_refs");
+	}
 	munmap(a, len);
 }
 
 static void test_marks_uffd_wp(void)
 {
-	char filter[64];
 	unsigned long expect;
 	size_t len;
 	char *a;
@@ -556,11 +620,75 @@ static void test_marks_uffd_wp(void)
 	}
 	a = marks_area(&len, &expect);
 	uffd_register_wp(fd, a, len);
-	snprintf(filter, sizeof(filter), "common_pid == %d", (int)gettid());
-	trace_setup("tpf_mark", filter);
-	trace_clear();
+	trace_marks_of_this_thread();
 	uffd_wp(fd, a, len, true);
-	check_marks("marks_uffd_wp", expect);
+	check_marks("marks_uffd_wp", a, expect);
+	close(fd);
+	munmap(a, len);
+}
+
+/* kB of AnonHugePages in the VMA that holds @a, -1 if not found. */
+static long anon_huge_kb(char *a)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long start, end;
+	bool in_vma = false;
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in_vma = start <= (unsigned long)a &&
+				 (unsigned long)a < end;
+			continue;
+		}
+		if (in_vma && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+static void test_marks_thp(void)
+{
+	size_t len = 4UL << 20, off;
+	long kb;
+	char *a;
+	int fd = uffd_open_wp(false);
+
+	if (fd < 0) {
+		ksft_test_result_skip("marks_thp: no uffd-wp\n");
+		return;
+	}
+	a = map_aligned(len);
+	if (madvise(a, len, MADV_HUGEPAGE)) {
+		ksft_test_result_skip("marks_thp: no MADV_HUGEPAGE\n");
+		goto out;
+	}
+	for (off = 0; off < len; off += page_size)
+		a[off] = 1;
+	kb = anon_huge_kb(a);
+	if (kb < (long)(len >> 10)) {
+		ksft_test_result_skip("marks_thp: %ld kB of %zu kB in THPs\n",
+				      kb, len >> 10);
+		goto out;
+	}
+	uffd_register_wp(fd, a, len);
+	trace_marks_of_this_thread();
+	uffd_wp(fd, a, len, true);
+	/* Still PMD-mapped: the write-protect went through change_huge_pmd(). */
+	kb = anon_huge_kb(a);
+	ksft_print_msg("marks_thp: %ld kB in THPs after the write-protect\n", kb);
+	if (kb < (long)(len >> 10)) {
+		trace_off();
+		ksft_test_result_fail("marks_thp: THPs split by the write-protect\n");
+	} else {
+		check_no_marks("marks_thp");
+	}
+out:
 	close(fd);
 	munmap(a, len);
 }
@@ -582,12 +710,14 @@ int main(void)
 		ksft_exit_fail_msg("cannot size the trace buffer\n");
 	trace_off();
 
-	ksft_set_plan(4);
+	ksft_set_plan(6);
 	ksft_print_msg("vm.tlb_pending_filter=%d\n", mode);
 	test_zap_noise(mode);
 	test_switch_flip(mode);
 	test_marks_mprotect();
+	test_marks_clear_refs();
 	test_marks_uffd_wp();
+	test_marks_thp();
 	trace_off();
 	ksft_finished();
 }

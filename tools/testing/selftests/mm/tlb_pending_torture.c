@@ -42,12 +42,51 @@
  * counted.  Agitators and counts the kernel does not support are reported
  * as -1.
  *
+ * THP mode ("-H" or "thp"): the slot region is one 2 MiB-aligned
+ * MADV_HUGEPAGE extent instead of MADV_NOHUGEPAGE 4 KiB pages, populated
+ * before the run, so the writers start on a PMD-mapped THP.  It is meant
+ * to show that a copy which follows a write-protect of a PMD-mapped THP
+ * whose flush is still deferred (change_huge_pmd() under UFFDIO_WRITEPROTECT
+ * or mprotect()) loses nothing: do_wp_page() copies only at PTE level, and
+ * a write fault splits the PMD first (async uffd-wp, or a THP COW-shared by
+ * a fork), which flushes.  A THP is split at the first such fault or zap,
+ * so one more thread keeps making new ones:
+ *
+ *  rebuilds:    every REBUILD_MS, pauses the writers, dontneed, wp_cycles
+ *               and scans (area_hold()), copies the slot region aside,
+ *               maps fresh anonymous memory over it (MAP_FIXED), advises
+ *               MADV_HUGEPAGE, registers it for async uffd-wp again and
+ *               writes the contents back: the first write fault allocates
+ *               a PMD-mapped THP.  Not MADV_DONTNEED: once a PMD is split,
+ *               zapping leaves its empty page table, and a fault maps a
+ *               THP only where the PMD is none.  mprotect, clear_refs,
+ *               forks and ksm run on through the rebuild.
+ *
+ * and dontneed holds off for DONTNEED_HOLD_MS after each rebuild, so that
+ * the new THP meets wp_cycles and forks at PMD level before a zap splits
+ * it.  wp_cycles looks after each UFFDIO_WRITEPROTECT whether the slot
+ * region is still PMD-mapped (PAGEMAP_SCAN, PAGE_IS_HUGE): no rebuild can
+ * come in between, so the write-protect went through change_huge_pmd().
+ * The result line gains, from /proc/vmstat deltas over the run (system
+ * wide) and the trace:
+ *
+ *  rebuilds=        rebuilds done
+ *  thp_rebuilds=    rebuilds whose write-back raised thp_fault_alloc
+ *  thp_fault_alloc= THPs allocated at a fault
+ *  thp_split_pmd=   PMD mappings split
+ *  wp_pmd=          write-protect cycles that found the region PMD-mapped
+ *  thp_copies=      copies (wp_copy_check) of slot pages of the THP
+ *                   extent: pages of a split THP, COW-shared by a fork
+ *
+ * and the test fails, "THP path not exercised", unless thp_rebuilds,
+ * thp_split_pmd and, where they are counted (not -1), wp_pmd and
+ * thp_copies are above 0.
+ *
  * Usage: tlb_pending_torture [-H] [SECONDS [LABEL [thp]]]
- * SECONDS defaults to 5.  "-H" or "thp" makes the slot region one 2 MiB
- * MADV_HUGEPAGE extent instead of MADV_NOHUGEPAGE 4 KiB pages (the first
- * scratch page zapped splits its PMD mapping).  The result line is
+ * SECONDS defaults to 5.  The result line is
  * "# torture: mode=M lost=N ...", M the vm.tlb_pending_filter mode ("n"
- * without it); the test passes if N is 0.
+ * without it); the test passes if N is 0 (and, in THP mode, the THP path
+ * was exercised).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -77,6 +116,7 @@
 #define EVENTS		TRACEFS "/events/tlb_pending_filter"
 #define MODE_FILE	"/proc/sys/vm/tlb_pending_filter"
 #define KSM_DIR		"/sys/kernel/mm/ksm"
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
 #define NR_WRITERS	4
 #define SLOT_STRIDE	64		/* a cache line per writer and page */
@@ -86,6 +126,8 @@
 #define SEQ_MASK	((1ULL << 48) - 1)
 #define MAX_REPORTS	10
 #define PMD_SIZE_2M	(2UL << 20)
+#define REBUILD_MS	30		/* THP mode: between rebuilds */
+#define DONTNEED_HOLD_MS 15		/* THP mode: no zap after a rebuild */
 
 /* Flags and counters shared between threads. */
 #define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -121,7 +163,22 @@ static struct {
 	bool stop;
 	unsigned long segv_retries;
 	unsigned long reports;
-} t = { .uffd = -1, .pagemap_fd = -1, .clear_refs_fd = -1 };
+	/* THP mode: the rebuilds, see area_hold(). */
+	bool thp;
+	bool pausing;
+	pthread_rwlock_t area_lock;
+	pthread_mutex_t pause_lock;	/* pausing changes under it */
+	pthread_cond_t resumed;
+	long rebuilt_at;	/* ms, CLOCK_MONOTONIC */
+	char *save;		/* the slot region's contents, aside */
+	long thp_rebuilds;	/* rebuilds that allocated a THP */
+	long wp_pmd;		/* -1 when not counted */
+} t = {
+	.uffd = -1, .pagemap_fd = -1, .clear_refs_fd = -1, .wp_pmd = -1,
+	.area_lock = PTHREAD_RWLOCK_INITIALIZER,
+	.pause_lock = PTHREAD_MUTEX_INITIALIZER,
+	.resumed = PTHREAD_COND_INITIALIZER,
+};
 
 static int write_file(const char *path, const char *val)
 {
@@ -159,6 +216,40 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* THP counters in /proc/vmstat, system wide; -1 if unknown. */
+enum { VM_THP_FAULT_ALLOC, VM_THP_SPLIT_PMD, NR_VM_THP };
+static const char * const vm_thp_names[NR_VM_THP] = {
+	"thp_fault_alloc", "thp_split_pmd",
+};
+
+static void vmstat_thp(long val[NR_VM_THP])
+{
+	char name[64];
+	long v;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < NR_VM_THP; i++)
+		val[i] = -1;
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%63s %ld", name, &v) == 2) {
+		for (i = 0; i < NR_VM_THP; i++)
+			if (!strcmp(name, vm_thp_names[i]))
+				val[i] = v;
+	}
+	fclose(f);
 }
 
 /* --- tracefs --------------------------------------------------------------- */
@@ -204,21 +295,35 @@ static bool trace_start(void)
 	return true;
 }
 
-/* Count the events; the ring buffer overwrites, report what it lost. */
-static void trace_count(long *copies, long *flushes, long *lost)
+/* A slot page of the slot region (not a scratch page, not a KSM page)? */
+static bool is_slot_page(unsigned long addr)
+{
+	unsigned long start = (unsigned long)t.area;
+
+	return addr >= start && addr < start + t.slot_len &&
+	       !((addr - start) / page_size % 2);
+}
+
+/*
+ * Count the events, and the copies of slot pages among them; the ring
+ * buffer overwrites, report what it lost.
+ */
+static void trace_count(long *copies, long *slot_copies, long *flushes,
+			long *lost)
 {
 	FILE *f;
 	char line[512];
 
-	*copies = *flushes = *lost = -1;
+	*copies = *slot_copies = *flushes = *lost = -1;
 	if (!trace_on)
 		return;
 	f = fopen(TRACEFS "/trace", "r");
 	if (!f)
 		return;
-	*copies = *flushes = *lost = 0;
+	*copies = *slot_copies = *flushes = *lost = 0;
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long in, written;
+		char *addr;
 
 		if (line[0] == '#') {
 			if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
@@ -226,10 +331,14 @@ static void trace_count(long *copies, long *flushes, long *lost)
 				*lost = written - in;
 			continue;
 		}
-		if (strstr(line, "wp_copy_check: "))
+		if (strstr(line, "wp_copy_check: ")) {
 			(*copies)++;
-		else if (strstr(line, "wp_flush: "))
+			addr = strstr(line, " addr=");
+			if (addr && is_slot_page(strtoul(addr + 6, NULL, 16)))
+				(*slot_copies)++;
+		} else if (strstr(line, "wp_flush: ")) {
 			(*flushes)++;
+		}
 	}
 	fclose(f);
 }
@@ -356,6 +465,64 @@ static char *map_aligned(size_t slot_len, size_t tail_len, bool thp)
 	return a;
 }
 
+/* --- THP mode: pausing for a rebuild ---------------------------------------- */
+
+/*
+ * A rebuild replaces the slot region: no thread may store to it meanwhile,
+ * and none may find it unregistered (UFFDIO_WRITEPROTECT fails with ENOENT
+ * on a range not all registered, PAGEMAP_SCAN with PM_SCAN_CHECK_WPASYNC
+ * with EPERM).  So the writers (over each pass), dontneed (each page),
+ * wp_cycles (each on/off pair) and scans (each scan) hold area_lock for
+ * read, and the rebuild holds it for write.  glibc's rwlock lets readers in
+ * while a writer waits: the rebuild first raises t.pausing, and no hold
+ * begins while it is up (they wait for t.resumed), so only the holds begun
+ * before must end.  mprotect, clear_refs, forks and ksm never hold it, so
+ * a store retrying after SIGSEGV under a hold, or in the rebuild, always
+ * sees mprotect() make the area writable again.  Outside THP mode nothing
+ * holds it.
+ */
+static void area_hold(void)
+{
+	if (!t.thp)
+		return;
+	if (LOAD(t.pausing)) {
+		pthread_mutex_lock(&t.pause_lock);
+		while (t.pausing)
+			pthread_cond_wait(&t.resumed, &t.pause_lock);
+		pthread_mutex_unlock(&t.pause_lock);
+	}
+	pthread_rwlock_rdlock(&t.area_lock);
+}
+
+static void area_release(void)
+{
+	if (t.thp)
+		pthread_rwlock_unlock(&t.area_lock);
+}
+
+static void area_pause(void)
+{
+	pthread_mutex_lock(&t.pause_lock);
+	STORE(t.pausing, true);
+	pthread_mutex_unlock(&t.pause_lock);
+	pthread_rwlock_wrlock(&t.area_lock);
+}
+
+static void area_resume(void)
+{
+	pthread_rwlock_unlock(&t.area_lock);
+	pthread_mutex_lock(&t.pause_lock);
+	STORE(t.pausing, false);
+	pthread_cond_broadcast(&t.resumed);
+	pthread_mutex_unlock(&t.pause_lock);
+}
+
+/* A rebuild less than DONTNEED_HOLD_MS ago: leave its THP to the others. */
+static bool rebuilt_lately(void)
+{
+	return t.thp && now_ms() - LOAD(t.rebuilt_at) < DONTNEED_HOLD_MS;
+}
+
 /* --- the writers ----------------------------------------------------------- */
 
 struct writer {
@@ -417,6 +584,7 @@ static void *writer_fn(void *arg)
 	__u64 tag = (__u64)(w->id + 1) << 48;
 
 	while (!LOAD(t.stop)) {
+		area_hold();
 		for (i = 0; i < n; i++) {
 			__u64 *slot = slot_of(w->id, i);
 
@@ -429,6 +597,7 @@ static void *writer_fn(void *arg)
 			w->lost += write_slot(slot, &w->last[i], KSM_PATTERN);
 			w->writes++;
 		}
+		area_release();
 	}
 	return NULL;
 }
@@ -460,13 +629,31 @@ struct agitator {
 	pthread_t thread;
 };
 
+static int slot_pmd_mapped(void);
+
 static void *wp_fn(void *arg)
 {
 	struct agitator *a = arg;
+	int ret;
 
 	while (!LOAD(t.stop)) {
+		area_hold();
 		uffd_wp(t.uffd, t.area, t.len, true);
+		/*
+		 * Still PMD-mapped: the write-protect found it so, for only a
+		 * rebuild makes a PMD mapping and the hold keeps them out.
+		 */
+		if (t.wp_pmd >= 0) {
+			ret = slot_pmd_mapped();
+			if (ret < 0) {
+				errno = -ret;
+				ksft_exit_fail_perror("PAGEMAP_SCAN (PAGE_IS_HUGE)");
+			}
+			if (ret)
+				INC(t.wp_pmd);
+		}
 		uffd_wp(t.uffd, t.area, t.len, false);
+		area_release();
 		a->count++;
 	}
 	return NULL;
@@ -527,13 +714,38 @@ static int pagemap_scan(void)
 	return 0;
 }
 
+/*
+ * Is the slot region mapped by a PMD (a THP, not the huge zero page)?
+ * -errno on failure.
+ */
+static int slot_pmd_mapped(void)
+{
+	struct page_region vec[1];
+	struct pm_scan_arg arg = {
+		.size = sizeof(arg),
+		.start = (unsigned long)t.area,
+		.end = (unsigned long)t.area + t.slot_len,
+		.vec = (unsigned long)vec,
+		.vec_len = ARRAY_SIZE(vec),
+		.category_mask = PAGE_IS_HUGE | PAGE_IS_PRESENT,
+		.return_mask = PAGE_IS_HUGE | PAGE_IS_PFNZERO,
+	};
+	long ret = ioctl(t.pagemap_fd, PAGEMAP_SCAN, &arg);
+
+	if (ret < 0)
+		return -errno;
+	return ret > 0 && !(vec[0].categories & PAGE_IS_PFNZERO);
+}
+
 static void *scan_fn(void *arg)
 {
 	struct agitator *a = arg;
 	int ret;
 
 	while (!LOAD(t.stop)) {
+		area_hold();
 		ret = pagemap_scan();
+		area_release();
 		if (ret) {
 			errno = -ret;
 			ksft_exit_fail_perror("PAGEMAP_SCAN");
@@ -555,10 +767,17 @@ static void *dontneed_fn(void *arg)
 			__u64 *slot = (__u64 *)(page + SLOT_STRIDE);
 			__u64 zero = 0;
 
+			area_hold();
+			if (rebuilt_lately()) {
+				area_release();
+				sleep_ms(1);
+				continue;
+			}
 			if (madvise(page, page_size, MADV_DONTNEED))
 				ksft_exit_fail_perror("madvise(MADV_DONTNEED)");
 			/* Reads zero (the zero page), then copies it. */
 			a->lost += write_slot(slot, &zero, ++seq);
+			area_release();
 			a->count++;
 		}
 	}
@@ -603,6 +822,53 @@ static void *ksm_fn(void *arg)
 	}
 	return NULL;
 }
+
+/*
+ * THP mode: a new THP for the slot region, every REBUILD_MS; t.thp_rebuilds
+ * counts the rebuilds that allocated one (thp_fault_alloc rose: nothing
+ * else in the test can, and nothing else runs in the guest).
+ */
+static void *rebuild_fn(void *arg)
+{
+	struct agitator *a = arg;
+	long before[NR_VM_THP], after[NR_VM_THP];
+	char *p;
+	int ret;
+
+	while (!LOAD(t.stop)) {
+		sleep_ms(REBUILD_MS);
+		area_pause();
+
+		memcpy(t.save, t.area, t.slot_len);
+		vmstat_thp(before);
+		/* Unmaps the old pages and frees their page table. */
+		p = mmap(t.area, t.slot_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (p != t.area)
+			ksft_exit_fail_perror("mmap(MAP_FIXED)");
+		if (madvise(t.area, t.slot_len, MADV_HUGEPAGE))
+			ksft_exit_fail_perror("madvise(MADV_HUGEPAGE)");
+		if (t.uffd >= 0) {
+			ret = uffd_register_wp(t.uffd, t.area, t.slot_len);
+			if (ret)
+				ksft_exit_fail_msg("UFFDIO_REGISTER: %s\n",
+						   strerror(-ret));
+		}
+		/* The first write fault maps a new THP, when one is free. */
+		memcpy(t.area, t.save, t.slot_len);
+		vmstat_thp(after);
+		if (before[VM_THP_FAULT_ALLOC] >= 0 &&
+		    after[VM_THP_FAULT_ALLOC] > before[VM_THP_FAULT_ALLOC])
+			t.thp_rebuilds++;
+		a->count++;
+
+		STORE(t.rebuilt_at, now_ms());
+		area_resume();
+	}
+	return NULL;
+}
+
+static struct agitator rebuilder = { .name = "rebuilds", .fn = rebuild_fn };
 
 enum {
 	AG_WP, AG_MPROTECT, AG_CLEAR_REFS, AG_SCAN, AG_DONTNEED, AG_FORK, AG_KSM,
@@ -652,6 +918,9 @@ static void setup_agitators(void)
 			agitator_off(AG_SCAN, "no PAGEMAP_SCAN");
 		}
 	}
+	/* wp_pmd needs both; slot_pmd_mapped() asks no more than the scans. */
+	if (t.thp && agitators[AG_WP].on && agitators[AG_SCAN].on)
+		t.wp_pmd = 0;
 
 	t.clear_refs_fd = open("/proc/self/clear_refs", O_WRONLY);
 	if (t.clear_refs_fd < 0 || write(t.clear_refs_fd, "4", 1) != 1)
@@ -676,14 +945,55 @@ static __noreturn void bad_args(const char *prog)
 	ksft_exit_fail_msg("usage: %s [-H] [SECONDS [LABEL [thp]]]\n", prog);
 }
 
+/*
+ * THP mode: the buffer the rebuilds copy the slot region to, and the THP
+ * the run starts on.  Skips if THPs are off.
+ */
+static void setup_thp(void)
+{
+	char buf[128];
+
+	if (!read_file(THP_ENABLED, buf, sizeof(buf)) && strstr(buf, "[never]"))
+		ksft_exit_skip("THP disabled (" THP_ENABLED ": %s)\n", buf);
+	t.save = mmap(NULL, t.slot_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (t.save == MAP_FAILED)
+		ksft_exit_fail_perror("mmap");
+	if (madvise(t.save, t.slot_len, MADV_NOHUGEPAGE))
+		ksft_exit_fail_perror("madvise(MADV_NOHUGEPAGE)");
+	memset(t.save, 0, t.slot_len);
+	/* The writers start from zeroes: they find them in the THP. */
+	memset(t.area, 0, t.slot_len);
+}
+
+/*
+ * THP mode: "" if the THP path was exercised, else what was missing.  A
+ * count of -1 is unknown: the vmstat ones fail, the others are not judged.
+ */
+static const char *thp_unexercised(const long delta[NR_VM_THP], long copies)
+{
+	if (delta[VM_THP_FAULT_ALLOC] < 0 || delta[VM_THP_SPLIT_PMD] < 0)
+		return "no thp_fault_alloc or thp_split_pmd in /proc/vmstat";
+	if (!t.thp_rebuilds)
+		return "no rebuild allocated a THP (thp_fault_alloc did not rise)";
+	if (!delta[VM_THP_SPLIT_PMD])
+		return "no PMD split (thp_split_pmd did not rise)";
+	if (!t.wp_pmd)
+		return "no UFFDIO_WRITEPROTECT found the slot region PMD-mapped";
+	if (!copies)
+		return "no copy of a slot page in the uffd-wp VMA (wp_copy_check)";
+	return "";
+}
+
 int main(int argc, char **argv)
 {
 	struct writer writers[NR_WRITERS];
 	struct sigaction sa = { 0 };
-	const char *label = NULL;
-	long copies, flushes, trace_lost;
+	const char *label = NULL, *unexercised = "";
+	long vm_start[NR_VM_THP], vm_delta[NR_VM_THP];
+	long copies, slot_copies, flushes, trace_lost;
 	unsigned long lost = 0, writes = 0, i;
-	char mode[16], line[512];
+	char mode[16], line[768];
 	bool thp = false;
 	int seconds = 5, c, w;
 	size_t len;
@@ -721,6 +1031,9 @@ int main(int argc, char **argv)
 	t.area = map_aligned(t.slot_len, KSM_PAGES * page_size, thp);
 	t.ksm = t.area + t.slot_len;
 	memset(t.ksm, 0x5a, KSM_PAGES * page_size);
+	t.thp = thp;
+	if (thp)
+		setup_thp();
 	atexit(at_exit);
 
 	sa.sa_sigaction = segv_handler;
@@ -738,6 +1051,9 @@ int main(int argc, char **argv)
 		       seconds);
 	fflush(stdout);
 
+	vmstat_thp(vm_start);
+	rebuilder.count = thp ? 0 : -1;
+	STORE(t.rebuilt_at, now_ms());
 	for (w = 0; w < NR_WRITERS; w++) {
 		writers[w] = (struct writer){ .id = w };
 		writers[w].last = calloc(t.nr_slots + KSM_PAGES, sizeof(__u64));
@@ -754,6 +1070,8 @@ int main(int argc, char **argv)
 				   &agitators[i]))
 			ksft_exit_fail_msg("pthread_create failed\n");
 	}
+	if (thp && pthread_create(&rebuilder.thread, NULL, rebuild_fn, &rebuilder))
+		ksft_exit_fail_msg("pthread_create failed\n");
 
 	sleep_ms(seconds * 1000L);
 	STORE(t.stop, true);
@@ -762,9 +1080,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < NR_AGITATORS; i++)
 		if (agitators[i].on)
 			pthread_join(agitators[i].thread, NULL);
+	if (thp)
+		pthread_join(rebuilder.thread, NULL);
 	trace_off();
-	trace_count(&copies, &flushes, &trace_lost);
+	trace_count(&copies, &slot_copies, &flushes, &trace_lost);
 	ksm_restore();
+	vmstat_thp(vm_delta);
+	for (i = 0; i < NR_VM_THP; i++)
+		vm_delta[i] = vm_start[i] < 0 || vm_delta[i] < 0 ? -1 :
+			      vm_delta[i] - vm_start[i];
 
 	/* Every slot must hold the last store of its writer. */
 	for (w = 0; w < NR_WRITERS; w++) {
@@ -792,12 +1116,25 @@ int main(int argc, char **argv)
 	for (i = 0; i < NR_AGITATORS; i++)
 		len += snprintf(line + len, sizeof(line) - len, " %s=%ld",
 				agitators[i].name, agitators[i].count);
-	snprintf(line + len, sizeof(line) - len, " trace_lost=%ld seconds=%d",
-		 trace_lost, seconds);
+	len += snprintf(line + len, sizeof(line) - len,
+			" trace_lost=%ld seconds=%d", trace_lost, seconds);
+	if (thp) {
+		snprintf(line + len, sizeof(line) - len,
+			 " rebuilds=%ld thp_rebuilds=%ld thp_fault_alloc=%ld thp_split_pmd=%ld wp_pmd=%ld thp_copies=%ld",
+			 rebuilder.count, t.thp_rebuilds,
+			 vm_delta[VM_THP_FAULT_ALLOC],
+			 vm_delta[VM_THP_SPLIT_PMD], LOAD(t.wp_pmd),
+			 slot_copies);
+		unexercised = thp_unexercised(vm_delta, slot_copies);
+	}
 	ksft_print_msg("%s\n", line);
+	if (*unexercised)
+		ksft_print_msg("THP path not exercised: %s\n", unexercised);
 
 	munmap(t.area, t.len);
-	ksft_test_result(!lost, "tlb_pending_torture%s%s\n", label ? " " : "",
-			 label ? label : "");
+	if (thp)
+		munmap(t.save, t.slot_len);
+	ksft_test_result(!lost && !*unexercised, "tlb_pending_torture%s%s\n",
+			 label ? " " : "", label ? label : "");
 	ksft_finished();
 }

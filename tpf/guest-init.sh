@@ -1,13 +1,15 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# /init of the test guest.  Runs every line "name|command[|modes]" of
+# /init of the test guest.  Runs every line "name|command[|modes[|retry]]" of
 # /tests.list in each mode of vm.tlb_pending_filter (tpf_modes= on the
 # command line, default "0 1 2 3"), between TPF-BEGIN and TPF-END markers
 # that tpf/guest-parse.py reads, then reboots (QEMU runs with -no-reboot,
 # so it exits).  A line with a third field runs only in the modes it lists
 # (comma-separated); one without runs in every mode but 3, the debug mode
-# that never flushes before a copy.
+# that never flushes before a copy.  A line whose fourth field is "retry"
+# runs once more when it fails (not when it skips), after a TPF-RETRY
+# marker: tpf/guest-parse.py judges the second run and lists the first.
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -71,18 +73,25 @@ for mode in $modes; do
 		fi
 		;;
 	esac
-	while IFS='|' read -r name cmd only; do
+	while IFS='|' read -r name cmd only flags; do
 		[ -n "$name" ] || continue
 		case ",${only:-0,1,2,n,y}," in
 		*,$mode,*) ;;
 		*) continue ;;
 		esac
-		echo "TPF-BEGIN $mode $name"
-		start=$(cut -d' ' -f1 /proc/uptime)
-		timeout -s KILL ${TPF_TEST_TIMEOUT:-900} sh -c "$cmd" < /dev/null 2>&1
-		rc=$?
-		end=$(cut -d' ' -f1 /proc/uptime)
-		echo "TPF-END $mode $name rc=$rc start=$start end=$end"
+		tries=1
+		[ "$flags" = retry ] && tries=2
+		while :; do
+			echo "TPF-BEGIN $mode $name"
+			start=$(cut -d' ' -f1 /proc/uptime)
+			timeout -s KILL ${TPF_TEST_TIMEOUT:-900} sh -c "$cmd" < /dev/null 2>&1
+			rc=$?
+			end=$(cut -d' ' -f1 /proc/uptime)
+			echo "TPF-END $mode $name rc=$rc start=$start end=$end"
+			tries=$((tries - 1))
+			[ $rc -ne 0 ] && [ $rc -ne 4 ] && [ $tries -gt 0 ] || break
+			echo "TPF-RETRY $mode $name rc=$rc"
+		done
 	done < /tests.list
 done
 

@@ -10,6 +10,11 @@ be the same in modes 0, 1 and 2.  Mode 3 (never flush before a copy, a
 debug option) is information: its results are listed, never judged.  Any
 kernel WARNING, BUG or Oops fails the run.
 
+A "TPF-RETRY <mode> <name> rc=<rc>" line after a test's end (lines marked
+"retry" in the test list, the upstream userfaultfd selftests) means the
+guest ran it again: the second run is judged, the first is listed as a
+retried failure with its first error line, never hidden.
+
 Prints one line per test and mode, then "PASSED N FAILED N" counts as the
 last line; the exit status is 1 if anything failed.
 """
@@ -20,6 +25,8 @@ import sys
 
 BEGIN = re.compile(r'^TPF-BEGIN (\S+) (\S+)\s*$')
 END = re.compile(r'^TPF-END (\S+) (\S+) rc=(\d+)(?: start=(\S+) end=(\S+))?')
+RETRY = re.compile(r'^TPF-RETRY (\S+) (\S+) rc=(\d+)')
+ERROR_LINE = re.compile(r'(ERROR|error|not ok|FAIL)')
 TAP = re.compile(r'^(not ok|ok) \d+ ?(.*?)\s*$')
 UFFD_UNIT = re.compile(r'^Testing (.+?)\.\.\. (done|skipped|failed)')
 NUMBER = re.compile(r'\d+(\.\d+)?')
@@ -29,12 +36,19 @@ MODE_NAME = {'0': 'off', '1': 'on', '2': 'moved', '3': 'never', '-': '-'}
 JUDGED_MODES = ('0', '1', '2')
 
 
-def parse(lines):
+def parse(lines, retried=None):
     tests, cur, bad = [], None, []
     for raw in lines:
         line = raw.rstrip('\r\n')
         if KERNEL_BAD.search(line):
             bad.append(line.strip())
+        m = RETRY.match(line)
+        if m and cur is None and tests and \
+                (tests[-1]['mode'], tests[-1]['name']) == m.group(1, 2):
+            first = tests.pop()
+            if retried is not None:
+                retried.append(first)
+            continue
         m = BEGIN.match(line)
         if m:
             cur = {'mode': m.group(1), 'name': m.group(2), 'ok': set(),
@@ -72,8 +86,9 @@ def parse(lines):
 def main():
     log = sys.argv[1]
     out_json = sys.argv[2] if len(sys.argv) > 2 else None
+    retried = []
     with open(log, encoding='utf-8', errors='replace') as f:
-        tests, bad, unfinished = parse(f)
+        tests, bad, unfinished = parse(f, retried)
 
     passed = failed = 0
     failures, rows = [], []
@@ -130,9 +145,18 @@ def main():
                                 f'{MODE_NAME[first]} and {MODE_NAME[m]}' +
                                 (f' ({", ".join(diff)})' if diff else ''))
 
+    retries = []
+    for t in retried:
+        mode = MODE_NAME.get(t['mode'], t['mode'])
+        why = next((x.strip() for x in t['lines'] if ERROR_LINE.search(x)),
+                   'no error line')
+        retries.append(f"{t['name']} (mode {mode}): exit {t['rc']}, run again: {why}")
+        print(f'retried: {retries[-1]}')
+
     if out_json:
         with open(out_json, 'w', encoding='utf-8') as f:
-            json.dump({'tests': rows, 'failures': failures}, f, indent=1)
+            json.dump({'tests': rows, 'failures': failures,
+                       'retried': retries}, f, indent=1)
     for line in failures:
         print(f'FAILED: {line}')
     print(f'PASSED {passed} FAILED {failed}')

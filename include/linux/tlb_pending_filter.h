@@ -286,19 +286,23 @@ static inline int tlb_pending_filter_get_mode(void)
  * A deferrer need not mark PTEs that no fault can look at before their
  * flush has completed: it holds the mmap lock for write and @vma
  * write-locked, so neither a fault under the mmap lock nor one under the
- * VMA lock can run in @vma, and it flushes before it drops them.  Checks
- * the locks now with CONFIG_DEBUG_VM and lockdep, and, when the deferrer
- * ends with tlb_pending_filter_finish(), that the mmap lock is still held
- * after the flush.
+ * VMA lock can run in @vma, and it flushes before it drops them.
+ *
+ * With CONFIG_DEBUG_VM, checks both locks now (through lockdep when it is
+ * enabled) and, when the deferrer ends with tlb_pending_filter_finish(),
+ * that the mmap lock is still held after the flush.  Without it, compiles
+ * to nothing (mmap_assert_write_locked() alone would not: it is a
+ * WARN_ON_ONCE() when lockdep is off).
  */
 static inline void
 tlb_pending_filter_assert_excluded(struct tlb_pending_deferrer *deferrer,
 				   struct vm_area_struct *vma)
 {
+	if (!IS_ENABLED(CONFIG_DEBUG_VM))
+		return;
 	mmap_assert_write_locked(vma->vm_mm);
 	vma_assert_write_locked(vma);
-	if (IS_ENABLED(CONFIG_DEBUG_VM))
-		deferrer->excluded = true;
+	deferrer->excluded = true;
 }
 
 /**

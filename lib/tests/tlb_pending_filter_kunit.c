@@ -514,11 +514,11 @@ static void tpf_reset_when_last_leaves(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(reg); i++) {
 		tpf_mark_page(mm, &reg[i], i);
-		tpf_mark_page(mm, &reg[i], 40);
+		tpf_mark_page(mm, &reg[i], 20);
 	}
 	for (i = 0; i < ARRAY_SIZE(reg) - 1; i++) {
 		tlb_pending_filter_finish(mm, &reg[i]);
-		KUNIT_EXPECT_EQ(test, tpf_buckets(mm), GENMASK(4, 0) | BIT(40));
+		KUNIT_EXPECT_EQ(test, tpf_buckets(mm), GENMASK(4, 0) | BIT(20));
 	}
 	tlb_pending_filter_finish(mm, &reg[i]);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
@@ -1313,7 +1313,13 @@ static void tpf_wp_mprotect_marks_nothing(struct kunit *test)
 	tlb_gather_mmu(&tlb, wp->mm);
 	changed = change_protection(&tlb, wp->vma, addr, addr + PAGE_SIZE, 0);
 	KUNIT_EXPECT_EQ(test, changed, 1L);
-	KUNIT_EXPECT_TRUE(test, tlb.end > tlb.start);
+	/*
+	 * Where the gather merges VMAs (x86) the flush is still pending;
+	 * elsewhere (arm64) tlb_end_vma() has already flushed and reset the
+	 * range.  Either way the mmap lock is held until tlb_finish_mmu().
+	 */
+	KUNIT_EXPECT_EQ(test, tlb.end > tlb.start,
+			IS_ENABLED(CONFIG_MMU_GATHER_MERGE_VMAS));
 	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
 	KUNIT_EXPECT_EQ(test, tlb.filter_deferrer.excluded,
 			IS_ENABLED(CONFIG_DEBUG_VM));

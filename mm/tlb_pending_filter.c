@@ -106,6 +106,7 @@
 #include <linux/processor.h>
 #include <linux/sysctl.h>
 #include <linux/tlb_pending_filter.h>
+#include <asm/tlb.h>
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/tlb_pending_filter.h>
@@ -207,6 +208,119 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
 	}
 	preempt_enable();
 }
+
+#ifdef CONFIG_TLB_PENDING_FILTER_PROTNONE
+/*
+ * PROT_NONE PTEs: the consumer whose flush is needed
+ * ==================================================
+ *
+ * change_prot_numa() makes the PTEs of a range PROT_NONE under the mmap
+ * lock for read and flushes them at tlb_finish_mmu().  Meanwhile another
+ * CPU may still write through a writable TLB entry for such a PTE, and a
+ * hinting fault elsewhere may migrate the folio (do_numa_page() ->
+ * migrate_misplaced_folio() -> try_to_migrate_one()).  If clearing the
+ * PROT_NONE PTE did not flush, the writer would keep writing the old folio
+ * after it was copied: a lost write, then writes into a freed page.  So
+ * pte_accessible() reports a PROT_NONE PTE as cached while any flush is
+ * pending in the mm (commit 20841405940e, "mm: fix TLB flush race between
+ * migration, and change_protection_range").  That flush is necessary, but
+ * mm_tlb_flush_pending() is raised by every mmu_gather of the mm: while a
+ * munmap() or an MADV_DONTNEED runs anywhere in the process, every
+ * migration, reclaim or compaction of a PROT_NONE PTE flushes, and on x86
+ * a batched unmap turns that into an IPI to every CPU of the batch.
+ *
+ * tlb_pending_filter_protnone() asks the filter about the address instead,
+ * but only where the filter is known to hold every deferral that can leave
+ * a PROT_NONE PTE cached.  It has no mark for mprotect(PROT_NONE), nor for
+ * hugetlb, and rmap walkers (kswapd, kcompactd, the THP shrinker,
+ * writeback) take no mmap lock: they can meet the PTEs of an mprotect()
+ * whose flush is still pending.  So the filter answers only for a VMA that
+ * is accessible and not hugetlb; every other VMA gets the mm-wide answer.
+ * Why the filter's answer is sound there (the caller holds the PTL of
+ * @addr, as ptep_clear_flush() and the batched unmap do):
+ *
+ *  1. The hardware never caches a PTE that is not valid to it, and a
+ *     PROT_NONE PTE is not.  A TLB entry for @addr can only be left from
+ *     before the PTE became PROT_NONE, and only until a flush of @addr
+ *     completes after that.
+ *
+ *  2. In an accessible VMA only NUMA hinting makes a valid PTE PROT_NONE
+ *     (include/linux/pgtable.h says so above pte_protnone()).
+ *     mprotect(PROT_NONE) writes the new vm_flags (mprotect_fixup(),
+ *     vm_flags_reset()) before change_protection() writes any PTE under the
+ *     PTL, so a walker that holds that PTL and sees such a PTE also sees
+ *     the VMA inaccessible and takes the mm-wide answer.  Going the other
+ *     way, mprotect() from PROT_NONE holds the mmap lock for write, which
+ *     the mprotect() that made the PTEs PROT_NONE kept until its flush had
+ *     completed.  change_pte_range() asserts the rule with CONFIG_DEBUG_VM.
+ *     A split of a PROT_NONE huge PMD writes PROT_NONE PTEs only after
+ *     pmdp_invalidate() has flushed the whole PMD range.
+ *
+ *  3. NUMA hinting's change of a valid PTE to PROT_NONE goes through
+ *     tlb_flush_pte_range() (pte_needs_flush() holds for a valid PTE that
+ *     becomes invalid), so change_pte_range() marks it under the PTL
+ *     before the unlock (tlb_mark_deferred_range()), and the mark stays
+ *     until the scanner's gather has flushed it (points 1 to 5 above).
+ *
+ *  4. The flush that completes the scanner's deferral also drops any older
+ *     entry for @addr, whoever left it: a deferred write-protect of the
+ *     page before NUMA hinting, or a zap whose stale entry maps the zapped
+ *     page.  So once the mark is gone, no entry for @addr is left.
+ *
+ *  5. vm_flags are read here under the PTL of @addr, after the PTE that the
+ *     caller cleared was read: point 2's ordering is that of the PTL.
+ *
+ * Hence: in an accessible VMA, a PROT_NONE PTE whose address the filter
+ * does not hold cannot be cached.  The measurement modes of the runtime
+ * switch apply here as in do_wp_page(): TPF_MODE_FILTER asks the filter,
+ * TPF_MODE_NEVER (CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH only) never
+ * flushes, and every other value takes the mm-wide answer.
+ */
+
+/**
+ * tlb_pending_filter_protnone - may a PROT_NONE PTE still be cached?
+ * @vma: the VMA that maps @addr
+ * @addr: the user address of a PTE for which pte_protnone() is true
+ *
+ * The decision of tlb_pending_pte_accessible() for a PROT_NONE PTE: the
+ * filter's answer for @addr in an accessible VMA that is not hugetlb (see
+ * the argument above), mm_tlb_flush_pending() anywhere else.  Reports
+ * which answer was used, what the mm-wide answer was and what it decided
+ * in the tpf_protnone tracepoint.  Call with the page-table lock of @addr
+ * held.
+ *
+ * Return: true if the caller must flush the TLB for @addr.
+ */
+bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	bool pending = mm_tlb_flush_pending(mm);
+	int answer = TPF_MODE_UPSTREAM;
+	bool flush = pending;
+
+	if (vma_is_accessible(vma) && !is_vm_hugetlb_page(vma)) {
+		answer = tlb_pending_filter_get_mode();
+		switch (answer) {
+		case TPF_MODE_FILTER:
+			flush = tlb_pending_filter_test(mm, addr);
+			break;
+		case TPF_MODE_NEVER:
+			if (IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH)) {
+				flush = false;
+				break;
+			}
+			fallthrough;
+		default:
+			/* TPF_MODE_UPSTREAM, TPF_MODE_MOVED: the mm-wide answer. */
+			answer = TPF_MODE_UPSTREAM;
+			break;
+		}
+	}
+	trace_tpf_protnone(mm, addr, answer, pending, flush);
+	return flush;
+}
+#endif /* CONFIG_TLB_PENDING_FILTER_PROTNONE */
 
 /*
  * The runtime switch, vm.tlb_pending_filter: an enum tlb_pending_filter_mode.

@@ -22,6 +22,7 @@
 #include <linux/pgtable.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/sysctl.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -1546,8 +1547,307 @@ static struct kunit_suite tlb_pending_filter_wp_test_suite = {
 	.test_cases = tlb_pending_filter_wp_test_cases,
 };
 
+/*
+ * --- PROT_NONE PTEs: ptep_clear_flush() and the batched unmap ------------
+ *
+ * tlb_pending_pte_accessible() decides whether clearing a PROT_NONE PTE
+ * must flush.  The test thread gets an mm of its own, makes its PTEs
+ * PROT_NONE as NUMA hinting does (change_protection() with MM_CP_PROT_NUMA
+ * under the mmap lock for read) or as mprotect(PROT_NONE) does, and asks
+ * with the PTE's lock held, as the two callers do, while gathers are open
+ * or after they have flushed.  A probe on tpf_protnone records each
+ * decision.
+ */
+
+struct tpf_pn {
+	struct mm_struct *mm;
+	struct vm_area_struct *vma;
+	unsigned long addr;
+	int saved_mode;
+	int saved_numa_mode;
+	int decisions;		/* tpf_protnone events in our mm */
+	int answer;		/* of the last one */
+	bool pending;
+	bool flush;
+};
+
+static void tpf_pn_probe(void *data, struct mm_struct *mm, unsigned long addr,
+			 int answer, bool pending, bool flush)
+{
+	struct tpf_pn *pn = data;
+
+	if (mm != pn->mm)
+		return;
+	pn->decisions++;
+	pn->answer = answer;
+	pn->pending = pending;
+	pn->flush = flush;
+}
+
+/* @pages private anonymous pages, each written once; @mode set. */
+static struct tpf_pn *tpf_pn_setup(struct kunit *test, unsigned long pages,
+				   int mode)
+{
+	struct tpf_pn *pn;
+	unsigned long i;
+	char c = 1;
+
+	if (!IS_ENABLED(CONFIG_TLB_PENDING_FILTER_PROTNONE) ||
+	    !IS_ENABLED(CONFIG_TRACEPOINTS))
+		kunit_skip(test, "needs TLB_PENDING_FILTER_PROTNONE and TRACEPOINTS");
+
+	pn = kunit_kzalloc(test, sizeof(*pn), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pn);
+	pn->addr = kunit_vm_mmap(test, NULL, 0, pages * PAGE_SIZE,
+				 PROT_READ | PROT_WRITE,
+				 MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, !pn->addr || IS_ERR_VALUE(pn->addr),
+			       "kunit_vm_mmap: %#lx", pn->addr);
+	pn->mm = current->mm;
+	for (i = 0; i < pages; i++)
+		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)
+						   (pn->addr + i * PAGE_SIZE),
+						   &c, 1), 0);
+	mmap_read_lock(pn->mm);
+	pn->vma = vma_lookup(pn->mm, pn->addr);
+	mmap_read_unlock(pn->mm);
+	KUNIT_ASSERT_NOT_NULL(test, pn->vma);
+
+	KUNIT_ASSERT_EQ(test, register_trace_tpf_protnone(tpf_pn_probe, pn), 0);
+	pn->saved_mode = tlb_pending_filter_get_mode();
+	tlb_pending_filter_set_mode(mode);
+#ifdef CONFIG_NUMA_BALANCING
+	/*
+	 * change_pte_range() skips pages of a top-tier node unless NUMA
+	 * balancing is in its normal mode, which a one-node machine leaves
+	 * off.
+	 */
+	pn->saved_numa_mode = sysctl_numa_balancing_mode;
+	WRITE_ONCE(sysctl_numa_balancing_mode, NUMA_BALANCING_NORMAL);
+#endif
+	return pn;
+}
+
+static void tpf_pn_teardown(struct tpf_pn *pn)
+{
+#ifdef CONFIG_NUMA_BALANCING
+	WRITE_ONCE(sysctl_numa_balancing_mode, pn->saved_numa_mode);
+#endif
+	tlb_pending_filter_set_mode(pn->saved_mode);
+	unregister_trace_tpf_protnone(tpf_pn_probe, pn);
+	tracepoint_synchronize_unregister();
+}
+
+static unsigned long tpf_pn_page(struct tpf_pn *pn, unsigned long n)
+{
+	return pn->addr + n * PAGE_SIZE;
+}
+
+/*
+ * NUMA hinting's change of page @n, as change_prot_numa() makes it, under
+ * the mmap lock for read, in the open gather @tlb.  A second user of the
+ * mm keeps change_pte_range() from skipping a single-threaded process's
+ * pages on their own node.
+ */
+static void tpf_pn_numa_hint(struct kunit *test, struct tpf_pn *pn,
+			     struct mmu_gather *tlb, unsigned long n)
+{
+	unsigned long addr = tpf_pn_page(pn, n);
+	long changed;
+
+	mmget(pn->mm);
+	mmap_read_lock(pn->mm);
+	changed = change_protection(tlb, pn->vma, addr, addr + PAGE_SIZE,
+				    MM_CP_PROT_NUMA);
+	mmap_read_unlock(pn->mm);
+	mmput(pn->mm);
+	KUNIT_EXPECT_EQ(test, changed, 1L);
+}
+
+/*
+ * What ptep_clear_flush() and the batched unmap decide for page @n, asked
+ * under its PTE lock (the caller holds the mmap lock as it needs).  The
+ * PTE is left in place.
+ */
+static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
+			  struct vm_area_struct *vma, unsigned long n)
+{
+	unsigned long addr = tpf_pn_page(pn, n);
+	int decisions = pn->decisions;
+	spinlock_t *ptl;	/* the lock of @addr's page table */
+	bool flush = false;
+	pte_t *pte, val;
+
+	pte = get_locked_pte(pn->mm, addr, &ptl);
+	KUNIT_ASSERT_NOT_NULL(test, pte);
+	val = ptep_get(pte);
+	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
+	if (pte_protnone(val))
+		flush = tlb_pending_pte_accessible(pn->mm, vma, addr, val);
+	pte_unmap_unlock(pte, ptl);
+	KUNIT_EXPECT_EQ(test, pn->decisions, decisions + 1);
+	KUNIT_EXPECT_EQ(test, pn->flush, flush);
+	return flush;
+}
+
+/*
+ * While the scanner's gather is open, the PROT_NONE PTE it made may still
+ * be cached: the filter says flush.  After tlb_finish_mmu() it cannot be.
+ */
+static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
+{
+	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct mmu_gather tlb;
+
+	tlb_gather_mmu(&tlb, pn->mm);
+	tpf_pn_numa_hint(test, pn, &tlb, 2);
+	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
+	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 2));
+	mmap_read_unlock(pn->mm);
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
+	KUNIT_EXPECT_TRUE(test, pn->pending);
+	tlb_finish_mmu(&tlb);
+
+	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 2));
+	mmap_read_unlock(pn->mm);
+	KUNIT_EXPECT_FALSE(test, pn->pending);
+	tpf_pn_teardown(pn);
+}
+
+/*
+ * Page 3 was made PROT_NONE by a scan step that has flushed.  Another step
+ * marks page 3 + BUCKETS, whose bucket is page 3's, and is still open: its
+ * span misses page 3, so the filter says no flush there, while the mm-wide
+ * answer (and modes 0 and 2, which use it) would flush.  An unrelated open
+ * gather that marks nothing, as a munmap() or MADV_DONTNEED, changes
+ * nothing either.
+ */
+static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
+{
+	struct tpf_pn *pn = tpf_pn_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
+					 TPF_MODE_FILTER);
+	unsigned long alias = 3 + TLB_PENDING_FILTER_BUCKETS;
+	struct mmu_gather tlb, zap;
+
+	tlb_gather_mmu(&tlb, pn->mm);
+	tpf_pn_numa_hint(test, pn, &tlb, 3);
+	tlb_finish_mmu(&tlb);
+
+	tlb_gather_mmu(&tlb, pn->mm);
+	tpf_pn_numa_hint(test, pn, &tlb, alias);
+	KUNIT_EXPECT_TRUE(test, tpf_buckets(pn->mm) &
+			  tlb_pending_filter_bit(tpf_pn_page(pn, 3)));
+	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, alias));
+	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 3));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
+	KUNIT_EXPECT_TRUE(test, pn->pending);
+
+	tlb_pending_filter_set_mode(TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	tlb_pending_filter_set_mode(TPF_MODE_MOVED);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	tlb_pending_filter_set_mode(TPF_MODE_FILTER);
+	mmap_read_unlock(pn->mm);
+	tlb_finish_mmu(&tlb);
+
+	tlb_gather_mmu(&zap, pn->mm);
+	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, alias));
+	KUNIT_EXPECT_TRUE(test, pn->pending);
+	mmap_read_unlock(pn->mm);
+	tlb_finish_mmu(&zap);
+	tpf_pn_teardown(pn);
+}
+
+/*
+ * mprotect(PROT_NONE) makes PTEs PROT_NONE without marking: an rmap walker
+ * that meets one while its gather is open must flush.  The VMA has lost
+ * its access rights before any PTE changed, so the answer is the mm-wide
+ * one; asking the filter, which holds nothing, would be a false negative.
+ */
+static void tpf_pn_mprotect_prot_none_takes_mm_wide_answer(struct kunit *test)
+{
+	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	unsigned long addr = tpf_pn_page(pn, 1);
+	vm_flags_t flags = pn->vma->vm_flags;
+	struct mmu_gather tlb;
+	long changed;
+
+	mmap_write_lock(pn->mm);
+	vma_start_write(pn->vma);
+	vm_flags_reset(pn->vma, flags & ~VM_ACCESS_FLAGS);
+	vma_set_page_prot(pn->vma);
+	tlb_gather_mmu(&tlb, pn->mm);
+	changed = change_protection(&tlb, pn->vma, addr, addr + PAGE_SIZE, 0);
+	KUNIT_EXPECT_EQ(test, changed, 1L);
+	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(pn->mm, addr));
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_TRUE(test, pn->pending);
+	tlb_finish_mmu(&tlb);
+	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 1));
+
+	vm_flags_reset(pn->vma, flags);
+	vma_set_page_prot(pn->vma);
+	mmap_write_unlock(pn->mm);
+	tpf_pn_teardown(pn);
+}
+
+/*
+ * hugetlb does not mark either: a PROT_NONE entry of a hugetlb VMA takes
+ * the mm-wide answer, even where the filter would say no flush (page 0,
+ * outside the open scan step's span).  The VMA is a stand-in that carries
+ * VM_HUGETLB: only its flags and mm are read.
+ */
+static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
+{
+	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct vm_area_struct *huge;
+	struct mmu_gather tlb;
+
+	if (!IS_ENABLED(CONFIG_HUGETLB_PAGE))
+		kunit_skip(test, "needs HUGETLB_PAGE");
+	huge = kunit_kzalloc(test, sizeof(*huge), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, huge);
+	vma_init(huge, pn->mm);
+	vm_flags_init(huge, VM_READ | VM_WRITE | VM_HUGETLB);
+
+	tlb_gather_mmu(&tlb, pn->mm);
+	tpf_pn_numa_hint(test, pn, &tlb, 0);
+	tlb_finish_mmu(&tlb);
+	tlb_gather_mmu(&tlb, pn->mm);
+	tpf_pn_numa_hint(test, pn, &tlb, 2);
+	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 0));
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, huge, 0));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	mmap_read_unlock(pn->mm);
+	tlb_finish_mmu(&tlb);
+	tpf_pn_teardown(pn);
+}
+
+static struct kunit_case tlb_pending_filter_protnone_test_cases[] = {
+	KUNIT_CASE(tpf_pn_flush_while_numa_gather_open),
+	KUNIT_CASE(tpf_pn_no_flush_outside_span_or_for_zaps),
+	KUNIT_CASE(tpf_pn_mprotect_prot_none_takes_mm_wide_answer),
+	KUNIT_CASE(tpf_pn_hugetlb_takes_mm_wide_answer),
+	{}
+};
+
+static struct kunit_suite tlb_pending_filter_protnone_test_suite = {
+	.name = "tlb_pending_filter_protnone",
+	.test_cases = tlb_pending_filter_protnone_test_cases,
+};
+
 kunit_test_suites(&tlb_pending_filter_test_suite,
-		  &tlb_pending_filter_wp_test_suite);
+		  &tlb_pending_filter_wp_test_suite,
+		  &tlb_pending_filter_protnone_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the TLB pending filter");
 MODULE_LICENSE("GPL");

@@ -116,6 +116,33 @@ TRACE_EVENT(wp_copy_check,
 		      __entry->addr, __entry->mode, __entry->flush)
 );
 
+/*
+ * Clearing a PROT_NONE PTE (ptep_clear_flush(), a batched unmap): whether
+ * its TLB entry may still be cached.  @answer: the enum
+ * tlb_pending_filter_mode decided by, 0 for the mm-wide answer (always so
+ * in a VMA without access rights or in hugetlb), 1 for the filter's, 3 for
+ * the debug mode that never flushes; @pending: the mm-wide answer,
+ * mm_tlb_flush_pending(); @flush: the decision.
+ */
+TRACE_EVENT(tpf_protnone,
+	    TP_PROTO(struct mm_struct *mm, unsigned long addr, int answer,
+		     bool pending, bool flush),
+	    TP_ARGS(mm, addr, answer, pending, flush),
+	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(unsigned long, addr)
+			     __field(int, answer)
+			     __field(bool, pending)
+			     __field(bool, flush)),
+	    TP_fast_assign(__entry->mm = mm;
+			   __entry->addr = addr;
+			   __entry->answer = answer;
+			   __entry->pending = pending;
+			   __entry->flush = flush;),
+	    TP_printk("mm=%p addr=%#lx answer=%d pending=%d flush=%d",
+		      __entry->mm, __entry->addr, __entry->answer,
+		      __entry->pending, __entry->flush)
+);
+
 #endif /* _TRACE_TLB_PENDING_FILTER_H */
 
 /* This part must be outside protection */

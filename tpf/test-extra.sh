@@ -35,6 +35,7 @@ arm64)
 		"qemu-system-aarch64 qemu-system-arm" || exit 1
 	( ensure_source ) || { fail "kernel source and overlay"; summary; }
 	kunit_run arm64 arm64 --cross_compile=aarch64-linux-gnu- \
+		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
 		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
 	;;
 i386)
@@ -48,9 +49,11 @@ debug)
 	need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" || exit 1
 	( ensure_source ) || { fail "kernel source and overlay"; summary; }
 	kunit_run debug x86_64 --kunitconfig="$REPO/tpf/configs/kunit-debug.config" \
+		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
 		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
 	no_reports debug
 	kunit_run kcsan x86_64 --kunitconfig="$REPO/tpf/configs/kunit-kcsan.config" \
+		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
 		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
 	no_reports kcsan
 	;;

@@ -35,7 +35,9 @@ step "the benchmark report on synthetic logs"
 checks bench-report "$REPO/tpf/tests/bench-report-test.sh" "$CACHE/bench-report-test"
 
 if [ "${TPF_SKIP_KUNIT:-}" != 1 ]; then
-	kunit_run x86_64 x86_64 "${KUNIT_QEMU[@]}" \
+	kunit_run x86_64 x86_64 \
+		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
+		"${KUNIT_QEMU[@]}" \
 		--qemu_args=-accel --qemu_args=tcg,thread=multi
 fi
 

@@ -199,12 +199,15 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
 	} while (!atomic_try_cmpxchg(&filter->users, &old, new));
 
 	if (new == TLB_PENDING_FILTER_CLEARING) {
-		trace_tpf_reset(mm, atomic_long_read(&filter->buckets),
-				atomic_long_read(&filter->lo),
-				atomic_long_read(&filter->hi));
+		unsigned long bits = atomic_long_read(&filter->buckets);
+		unsigned long lo = atomic_long_read(&filter->lo);
+		unsigned long hi = atomic_long_read(&filter->hi);
+
 		tlb_pending_filter_reset(filter);
 		/* Pairs with the registrant's cmpxchg, point 4 above. */
 		atomic_set_release(&filter->users, 0);
+		/* Not before: registrants spin on CLEARING meanwhile. */
+		trace_tpf_reset(mm, bits, lo, hi);
 	}
 	preempt_enable();
 }

@@ -139,16 +139,20 @@ static inline void tlb_pending_filter_init(struct mm_struct *mm)
  * that already covers the range costs a load; otherwise a cmpxchg loop, as
  * deferrers under other page-table locks may move the same bound.  Between
  * two resets a bound only ever moves outwards.  Relaxed: the caller's PTL
- * release publishes the bound (see tlb_pending_filter_publish()).
+ * release publishes the bound (see tlb_pending_filter_publish()).  Return
+ * whether any cmpxchg was issued, failed ones included: a cmpxchg that
+ * lost to another deferrer's wider bound still cost an atomic.
  */
 static inline bool tlb_pending_filter_lower(atomic_long_t *lo,
 					    unsigned long start)
 {
 	long old = atomic_long_read(lo);
+	bool rmw = false;
 
 	do {
 		if ((unsigned long)old <= start)
-			return false;
+			return rmw;
+		rmw = true;
 	} while (!atomic_long_try_cmpxchg_relaxed(lo, &old, start));
 	return true;
 }
@@ -157,10 +161,12 @@ static inline bool tlb_pending_filter_raise(atomic_long_t *hi,
 					    unsigned long end)
 {
 	long old = atomic_long_read(hi);
+	bool rmw = false;
 
 	do {
 		if ((unsigned long)old >= end)
-			return false;
+			return rmw;
+		rmw = true;
 	} while (!atomic_long_try_cmpxchg_relaxed(hi, &old, end));
 	return true;
 }

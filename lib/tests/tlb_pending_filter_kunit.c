@@ -1214,14 +1214,22 @@ struct tpf_wp_expect {
 	int checks;	/* wp_copy_check: 1 for a copy, 0 for a reuse */
 };
 
+/* No such mode: what a corrupted or future mode word would read. */
+#define TPF_MODE_UNKNOWN	7
+
 /*
  * A copy while some mmu_gather is open that has not marked the copy's
  * bucket: upstream's check flushes wherever it is made, the filter not.
+ * A mode the kernel does not know, and mode 3 in a kernel without the
+ * debug option, take the mm-wide answer at the copy, and so flush.
  */
 static const struct tpf_wp_expect tpf_wp_copy_unrelated_pending[] = {
 	{ TPF_MODE_FILTER, 0, 1 },
 	{ TPF_MODE_UPSTREAM, 1, 1 },
 	{ TPF_MODE_MOVED, 1, 1 },
+	{ TPF_MODE_NEVER,
+	  !IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH), 1 },
+	{ TPF_MODE_UNKNOWN, 1, 1 },
 };
 
 static void tpf_wp_expect_copy(struct kunit *test, struct tpf_wp *wp,
@@ -1679,7 +1687,10 @@ static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 	pte_t *pte, val;
 
 	pte = get_locked_pte(pn->mm, addr, &ptl);
-	KUNIT_ASSERT_NOT_NULL(test, pte);
+	if (!pte) {
+		KUNIT_FAIL(test, "no PTE at %#lx", addr);
+		return false;
+	}
 	val = ptep_get(pte);
 	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
 	if (pte_protnone(val))
@@ -1720,7 +1731,8 @@ static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
  * Page 3 was made PROT_NONE by a scan step that has flushed.  Another step
  * marks page 3 + BUCKETS, whose bucket is page 3's, and is still open: its
  * span misses page 3, so the filter says no flush there, while the mm-wide
- * answer (and modes 0 and 2, which use it) would flush.  An unrelated open
+ * answer (and modes 0 and 2, which use it, and any mode the kernel does
+ * not know) would flush.  An unrelated open
  * gather that marks nothing, as a munmap() or MADV_DONTNEED, changes
  * nothing either.
  */
@@ -1749,6 +1761,9 @@ static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
 	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
 	tlb_pending_filter_set_mode(TPF_MODE_MOVED);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	tlb_pending_filter_set_mode(TPF_MODE_UNKNOWN);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
 	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
 	tlb_pending_filter_set_mode(TPF_MODE_FILTER);

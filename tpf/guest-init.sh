@@ -21,6 +21,14 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 # Selftests that need hugetlb pages get a few; the rest skip those cases.
 echo 64 > /proc/sys/vm/nr_hugepages 2>/dev/null
+# Swap on zram: MADV_PAGEOUT of anonymous memory, and the cow selftest's
+# swap cases, need some.
+if echo 256M > /sys/block/zram0/disksize 2>/dev/null &&
+   mkswap /dev/zram0 > /dev/null 2>&1 && swapon /dev/zram0 2>/dev/null; then
+	echo "TPF-SWAP zram0 $(grep zram0 /proc/swaps | awk '{print $3}') KiB"
+else
+	echo "TPF-SWAP none"
+fi
 
 modes=${TPF_MODES:-0 1 2 3}
 sysctl_test=1

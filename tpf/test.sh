@@ -61,25 +61,41 @@ if [ -z "${KSRC:-}" ]; then
 	checks series env SERIES_OUT="$CACHE/series/out" "$REPO/tpf/series.sh"
 fi
 
-# --- The guest: mm selftests and our own, in both modes -----------------
+# --- The guest: mm selftests and our own, in every mode ------------------
 . "$REPO/tpf/guest.sh"
+
+# guest_judge NAME LIST [KERNEL_ARGS]: boot with LIST, judge the log.
+guest_judge() {
+	local name=$1 list=$2 args=${3:-} log=$LOGS/guest-$1.log out gp gf
+
+	if ! (guest_run "$list" "$log" "$args"); then
+		fail "guest $name: run (log $log)"
+		return
+	fi
+	out=$(python3 "$REPO/tpf/guest-parse.py" "$log" "$LOGS/guest-$name.json")
+	echo "$out" | sed '$d'
+	read -r _ gp _ gf <<< "$(echo "$out" | tail -n 1)"
+	[ "$gp" -gt 0 ] && pass "guest $name: selftests, test x mode" "$gp"
+	[ "$gf" -gt 0 ] && fail "guest $name: $gf failures (log $log)" "$gf"
+	grep -h -e 'zap_noise: mode=' -e '# switch_flip: ' -e 'torture: mode=' \
+		"$log" | sed "s/^# /guest $name: /"
+}
+
 if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
 	if ! (need_packages "${GUEST_PACKAGES[@]}"); then
 		fail "guest packages"
 	elif ! (set -e; guest_kernel; guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
 		tail -n 30 "$LOGS/guest-build.log"
 		fail "guest kernel and selftests build (log $LOGS/guest-build.log)"
-	elif ! (guest_run "$REPO/tpf/guest-tests.list" "$LOGS/guest-x86_64.log"); then
-		fail "guest run (log $LOGS/guest-x86_64.log)"
 	else
-		out=$(python3 "$REPO/tpf/guest-parse.py" "$LOGS/guest-x86_64.log" \
-			"$LOGS/guest-x86_64.json")
-		echo "$out" | sed '$d'
-		read -r _ gp _ gf <<< "$(echo "$out" | tail -n 1)"
-		[ "$gp" -gt 0 ] && pass "guest: selftests, test x mode" "$gp"
-		[ "$gf" -gt 0 ] && fail "guest: $gf failures (log $LOGS/guest-x86_64.log)" "$gf"
-		grep -h -e 'zap_noise: mode=' -e '# switch_flip: ' -e 'torture: mode=' \
-			"$LOGS/guest-x86_64.log" | sed 's/^# /guest: /'
+		guest_judge x86_64 "$REPO/tpf/guest-tests.list"
+		# Two nodes by NUMA emulation, for the PROT_NONE torture; the
+		# debug mode that never flushes (3) runs last, as it can
+		# write into freed pages.  Four vCPUs: a lost write needs a
+		# writer holding a stale entry while one CPU scans and another
+		# migrates.
+		GUEST_SMP=4 guest_judge numa "$REPO/tpf/guest-numa.list" \
+			"tpf_modes=0,1,2,3 tpf_no_sysctl_test numa=fake=2 numa_balancing=enable"
 	fi
 fi
 

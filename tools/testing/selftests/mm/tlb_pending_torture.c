@@ -82,17 +82,55 @@
  * thp_split_pmd and, where they are counted (not -1), wp_pmd and
  * thp_copies are above 0.
  *
- * Usage: tlb_pending_torture [-H] [SECONDS [LABEL [thp]]]
+ * NUMA mode ("-N"): the flush that protects a migration, not a copy.
+ * NUMA hinting (change_prot_numa()) makes PTEs PROT_NONE and defers their
+ * flush; a migration that clears such a PTE (ptep_clear_flush(), or a
+ * batched unmap) must flush while that flush may still be pending, or a
+ * writer still holding a writable TLB entry keeps storing to the old page
+ * after it was copied.  This needs two NUMA nodes (numa=fake=2) and turns
+ * NUMA balancing on with fast scan knobs, restored at exit.  Behind the
+ * KSM pages the area gets a NUMA_HEAP_MIB heap, so that each scan step
+ * walks long after it has made the slot pages PROT_NONE (the window),
+ * and the agitators are:
+ *
+ *  dontneed:    as above: zaps of the scratch pages, an mmu_gather open
+ *               elsewhere in the mm, as an allocator's would be.
+ *  migrations:  move_pages() of one slot page at a time to the other
+ *               node (single-folio migrations: a batch that holds a
+ *               present PTE would flush everything first), counted when
+ *               the page arrived.
+ *  pageouts:    MADV_PAGEOUT of one slot page at a time, with swap (the
+ *               guest swaps to zram); reclaim unmaps in a batch
+ *               (set_tlb_ubc_flush_pending()) while its own gather is open.
+ *  heap_passes: reads of the whole heap, so that hinting faults restore
+ *               its PTEs for the next scan step to change again.
+ *
+ * The writers fault on the slot pages the scanner made PROT_NONE, and
+ * their hinting faults migrate some of them too.  The result line gains
+ * numa_pte_updates=, numa_hint_faults=, numa_pages_migrated=, pswpout=
+ * (/proc/vmstat deltas) and, from the tpf_protnone trace event, protnone= (decisions on
+ * PROT_NONE PTEs), protnone_flush= (those that flushed) and
+ * protnone_pending= (those for which mm_tlb_flush_pending() was set, what
+ * the mm-wide answer would have flushed).  The test fails, "NUMA path not
+ * exercised", unless numa_pte_updates and migrations are above 0.
+ *
+ * Forced loss ("-F"): one writer drops one store on purpose, once, as if
+ * a stale TLB entry had carried it to a page that was then replaced.  The
+ * run must report exactly that lost write: it shows that the detector
+ * sees a loss in the leg it runs in.  The result line says forced=1.
+ *
+ * Usage: tlb_pending_torture [-H|-N] [-F] [SECONDS [LABEL [thp]]]
  * SECONDS defaults to 5.  The result line is
  * "# torture: mode=M lost=N ...", M the vm.tlb_pending_filter mode ("n"
- * without it); the test passes if N is 0 (and, in THP mode, the THP path
- * was exercised).
+ * without it); the test passes if N is 0 (1 with -F) and, in THP and NUMA
+ * modes, the path was exercised.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <linux/fs.h>
+#include <linux/mempolicy.h>
 #include <linux/types.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -128,6 +166,10 @@
 #define PMD_SIZE_2M	(2UL << 20)
 #define REBUILD_MS	30		/* THP mode: between rebuilds */
 #define DONTNEED_HOLD_MS 15		/* THP mode: no zap after a rebuild */
+#define NUMA_HEAP_MIB	32		/* NUMA mode: behind the KSM pages */
+#define FORCED_WRITE	1000		/* -F: the store writer 0 drops */
+#define NUMAB_DEBUGFS	"/sys/kernel/debug/sched/numa_balancing/"
+#define NUMAB_SYSCTL	"/proc/sys/kernel/numa_balancing"
 
 /* Flags and counters shared between threads. */
 #define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_ACQUIRE)
@@ -173,6 +215,12 @@ static struct {
 	char *save;		/* the slot region's contents, aside */
 	long thp_rebuilds;	/* rebuilds that allocated a THP */
 	long wp_pmd;		/* -1 when not counted */
+	/* NUMA mode */
+	bool numa;
+	char *heap;
+	size_t heap_len;
+	/* -F: writer 0 drops its FORCED_WRITE-th store */
+	bool forced;
 } t = {
 	.uffd = -1, .pagemap_fd = -1, .clear_refs_fd = -1, .wp_pmd = -1,
 	.area_lock = PTHREAD_RWLOCK_INITIALIZER,
@@ -226,27 +274,34 @@ static long now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* THP counters in /proc/vmstat, system wide; -1 if unknown. */
-enum { VM_THP_FAULT_ALLOC, VM_THP_SPLIT_PMD, NR_VM_THP };
-static const char * const vm_thp_names[NR_VM_THP] = {
-	"thp_fault_alloc", "thp_split_pmd",
+/* Counters in /proc/vmstat, system wide; -1 if unknown. */
+enum {
+	VM_THP_FAULT_ALLOC, VM_THP_SPLIT_PMD,
+	VM_NUMA_PTE_UPDATES, VM_NUMA_HINT_FAULTS, VM_NUMA_PAGES_MIGRATED,
+	VM_PSWPOUT, NR_VM
 };
 
-static void vmstat_thp(long val[NR_VM_THP])
+static const char * const vm_names[NR_VM] = {
+	"thp_fault_alloc", "thp_split_pmd",
+	"numa_pte_updates", "numa_hint_faults", "numa_pages_migrated",
+	"pswpout",
+};
+
+static void vmstat_read(long val[NR_VM])
 {
 	char name[64];
 	long v;
 	FILE *f;
 	int i;
 
-	for (i = 0; i < NR_VM_THP; i++)
+	for (i = 0; i < NR_VM; i++)
 		val[i] = -1;
 	f = fopen("/proc/vmstat", "r");
 	if (!f)
 		return;
 	while (fscanf(f, "%63s %ld", name, &v) == 2) {
-		for (i = 0; i < NR_VM_THP; i++)
-			if (!strcmp(name, vm_thp_names[i]))
+		for (i = 0; i < NR_VM; i++)
+			if (!strcmp(name, vm_names[i]))
 				val[i] = v;
 	}
 	fclose(f);
@@ -255,22 +310,33 @@ static void vmstat_thp(long val[NR_VM_THP])
 /* --- tracefs --------------------------------------------------------------- */
 
 static bool trace_on;
+static const char * const events[] = { "wp_copy_check", "wp_flush", "tpf_protnone" };
+
+/* The events traced: the last one, PROT_NONE decisions, in NUMA mode only. */
+static size_t nr_events(void)
+{
+	return ARRAY_SIZE(events) - !t.numa;
+}
 
 static void trace_off(void)
 {
+	char path[256];
+	size_t i;
+
 	if (!trace_on)
 		return;
-	write_file(EVENTS "/wp_copy_check/enable", "0");
-	write_file(EVENTS "/wp_flush/enable", "0");
+	for (i = 0; i < nr_events(); i++) {
+		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
+		write_file(path, "0");
+	}
 }
 
 static bool trace_start(void)
 {
-	static const char * const events[] = { "wp_copy_check", "wp_flush" };
 	char path[256];
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(events); i++) {
+	for (i = 0; i < nr_events(); i++) {
 		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
 		if (access(path, W_OK))
 			return false;
@@ -279,7 +345,7 @@ static bool trace_start(void)
 	    write_file(TRACEFS "/tracing_on", "1"))
 		return false;
 	trace_on = true;
-	for (i = 0; i < ARRAY_SIZE(events); i++) {
+	for (i = 0; i < nr_events(); i++) {
 		snprintf(path, sizeof(path), EVENTS "/%s/filter", events[i]);
 		if (write_file(path, "0"))
 			break;
@@ -287,7 +353,7 @@ static bool trace_start(void)
 		if (write_file(path, "1"))
 			break;
 	}
-	if (i < ARRAY_SIZE(events) || write_file(TRACEFS "/trace", "")) {
+	if (i < nr_events() || write_file(TRACEFS "/trace", "")) {
 		trace_off();
 		trace_on = false;
 		return false;
@@ -304,23 +370,38 @@ static bool is_slot_page(unsigned long addr)
 	       !((addr - start) / page_size % 2);
 }
 
+/* What the trace counted; -1 where it did not. */
+struct trace_counts {
+	long copies;		/* wp_copy_check */
+	long slot_copies;	/* of them, copies of slot pages */
+	long flushes;		/* wp_flush */
+	long protnone;		/* tpf_protnone, NUMA mode */
+	long protnone_flush;	/* of them, flush=1 */
+	long protnone_pending;	/* of them, pending=1 */
+	long lost;		/* events the ring buffer overwrote */
+};
+
 /*
  * Count the events, and the copies of slot pages among them; the ring
  * buffer overwrites, report what it lost.
  */
-static void trace_count(long *copies, long *slot_copies, long *flushes,
-			long *lost)
+static void trace_count(struct trace_counts *c)
 {
 	FILE *f;
 	char line[512];
 
-	*copies = *slot_copies = *flushes = *lost = -1;
+	memset(c, 0xff, sizeof(*c));	/* all -1 */
 	if (!trace_on)
 		return;
 	f = fopen(TRACEFS "/trace", "r");
 	if (!f)
 		return;
-	*copies = *slot_copies = *flushes = *lost = 0;
+	memset(c, 0, sizeof(*c));
+	if (!t.numa) {
+		c->protnone = -1;
+		c->protnone_flush = -1;
+		c->protnone_pending = -1;
+	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long in, written;
 		char *addr;
@@ -328,16 +409,22 @@ static void trace_count(long *copies, long *slot_copies, long *flushes,
 		if (line[0] == '#') {
 			if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
 				   &in, &written) == 2 && written > in)
-				*lost = written - in;
+				c->lost = written - in;
 			continue;
 		}
 		if (strstr(line, "wp_copy_check: ")) {
-			(*copies)++;
+			c->copies++;
 			addr = strstr(line, " addr=");
 			if (addr && is_slot_page(strtoul(addr + 6, NULL, 16)))
-				(*slot_copies)++;
+				c->slot_copies++;
 		} else if (strstr(line, "wp_flush: ")) {
-			(*flushes)++;
+			c->flushes++;
+		} else if (strstr(line, "tpf_protnone: ")) {
+			c->protnone++;
+			if (strstr(line, " flush=1"))
+				c->protnone_flush++;
+			if (strstr(line, " pending=1"))
+				c->protnone_pending++;
 		}
 	}
 	fclose(f);
@@ -527,6 +614,7 @@ static bool rebuilt_lately(void)
 
 struct writer {
 	int id;
+	bool dropped;		/* -F: the store it dropped */
 	__u64 seq;
 	__u64 *last;		/* per slot: what this writer stored last */
 	unsigned long writes;
@@ -589,6 +677,14 @@ static void *writer_fn(void *arg)
 			__u64 *slot = slot_of(w->id, i);
 
 			w->seq = (w->seq + 1) & SEQ_MASK;
+			if (t.forced && !w->id && !w->dropped &&
+			    w->writes >= FORCED_WRITE && i < t.nr_slots) {
+				/* -F: what a store lost to a stale entry leaves. */
+				w->last[i] = tag | w->seq;
+				w->dropped = true;
+				w->writes++;
+				continue;
+			}
 			w->lost += write_slot(slot, &w->last[i], tag | w->seq);
 			w->writes++;
 			if (i < t.nr_slots)
@@ -824,6 +920,70 @@ static void *ksm_fn(void *arg)
 }
 
 /*
+ * NUMA mode: single-page migrations of the slot pages, to the other node
+ * of two, each counted when the page arrived.  A page the scanner has
+ * just made PROT_NONE is one whose flush may still be pending.
+ */
+static void *migrate_fn(void *arg)
+{
+	struct agitator *a = arg;
+	unsigned long i;
+	int node = 1;
+
+	while (!LOAD(t.stop)) {
+		for (i = 0; i < t.nr_slots && !LOAD(t.stop); i++) {
+			void *page = t.area + 2 * i * page_size;
+			int status = -1;
+
+			if (syscall(__NR_move_pages, 0, 1UL, &page, &node,
+				    &status, MPOL_MF_MOVE) < 0)
+				ksft_exit_fail_perror("move_pages");
+			if (status == node)
+				a->count++;
+		}
+		node = !node;
+	}
+	return NULL;
+}
+
+/*
+ * NUMA mode: reclaim of the slot pages, one at a time (MADV_PAGEOUT, which
+ * holds a gather of its own open: the mm-wide answer flushes for every
+ * PROT_NONE PTE it unmaps).  Counted per call; pswpout says how many
+ * pages went to swap.  Off without swap.
+ */
+static void *pageout_fn(void *arg)
+{
+	struct agitator *a = arg;
+	unsigned long i;
+
+	while (!LOAD(t.stop)) {
+		for (i = 0; i < t.nr_slots && !LOAD(t.stop); i++) {
+			if (madvise(t.area + 2 * i * page_size, page_size,
+				    MADV_PAGEOUT))
+				ksft_exit_fail_perror("madvise(MADV_PAGEOUT)");
+			a->count++;
+			sleep_ms(1);
+		}
+	}
+	return NULL;
+}
+
+/* NUMA mode: read the heap over and over, restoring its PTEs. */
+static void *heap_fn(void *arg)
+{
+	struct agitator *a = arg;
+	size_t off;
+
+	while (!LOAD(t.stop)) {
+		for (off = 0; off < t.heap_len; off += page_size)
+			(void)__atomic_load_n(t.heap + off, __ATOMIC_RELAXED);
+		a->count++;
+	}
+	return NULL;
+}
+
+/*
  * THP mode: a new THP for the slot region, every REBUILD_MS; t.thp_rebuilds
  * counts the rebuilds that allocated one (thp_fault_alloc rose: nothing
  * else in the test can, and nothing else runs in the guest).
@@ -831,7 +991,7 @@ static void *ksm_fn(void *arg)
 static void *rebuild_fn(void *arg)
 {
 	struct agitator *a = arg;
-	long before[NR_VM_THP], after[NR_VM_THP];
+	long before[NR_VM], after[NR_VM];
 	char *p;
 	int ret;
 
@@ -840,7 +1000,7 @@ static void *rebuild_fn(void *arg)
 		area_pause();
 
 		memcpy(t.save, t.area, t.slot_len);
-		vmstat_thp(before);
+		vmstat_read(before);
 		/* Unmaps the old pages and frees their page table. */
 		p = mmap(t.area, t.slot_len, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -856,7 +1016,7 @@ static void *rebuild_fn(void *arg)
 		}
 		/* The first write fault maps a new THP, when one is free. */
 		memcpy(t.area, t.save, t.slot_len);
-		vmstat_thp(after);
+		vmstat_read(after);
 		if (before[VM_THP_FAULT_ALLOC] >= 0 &&
 		    after[VM_THP_FAULT_ALLOC] > before[VM_THP_FAULT_ALLOC])
 			t.thp_rebuilds++;
@@ -872,7 +1032,7 @@ static struct agitator rebuilder = { .name = "rebuilds", .fn = rebuild_fn };
 
 enum {
 	AG_WP, AG_MPROTECT, AG_CLEAR_REFS, AG_SCAN, AG_DONTNEED, AG_FORK, AG_KSM,
-	NR_AGITATORS
+	AG_MIGRATE, AG_PAGEOUT, AG_HEAP, NR_AGITATORS
 };
 
 static struct agitator agitators[NR_AGITATORS] = {
@@ -883,12 +1043,104 @@ static struct agitator agitators[NR_AGITATORS] = {
 	[AG_DONTNEED]	= { "dontneed", dontneed_fn },
 	[AG_FORK]	= { "forks", fork_fn },
 	[AG_KSM]	= { "ksm", ksm_fn },
+	[AG_MIGRATE]	= { "migrations", migrate_fn },
+	[AG_PAGEOUT]	= { "pageouts", pageout_fn },
+	[AG_HEAP]	= { "heap_passes", heap_fn },
 };
 
 static void agitator_off(int i, const char *why)
 {
 	agitators[i].on = false;
 	ksft_print_msg("%s: off, %s\n", agitators[i].name, why);
+}
+
+/* --- NUMA mode: balancing on, fast scans ------------------------------------ */
+
+/* Online NUMA nodes: a list such as "0-1" or "0,2-3"; 1 without NUMA. */
+static int numa_nodes(void)
+{
+	char buf[256], *p = buf, *e;
+	long a, b;
+	int n = 0;
+
+	if (read_file("/sys/devices/system/node/online", buf, sizeof(buf)))
+		return 1;
+	for (;;) {
+		a = strtol(p, &e, 10);
+		b = a;
+		if (e == p)
+			break;
+		if (*e == '-')
+			b = strtol(e + 1, &e, 10);
+		n += b - a + 1;
+		if (*e != ',')
+			break;
+		p = e + 1;
+	}
+	return n ? n : 1;
+}
+
+/*
+ * A scan step of up to 64 MiB every 100 ms of a scanning thread's CPU
+ * time, new VMAs after 100 ms, no backing off (kernel/sched/debug.c):
+ * many windows in a run of seconds.  Then kernel.numa_balancing=1.  Set
+ * in this order, restored in the reverse one.
+ */
+static const char * const numab_knobs[][2] = {
+	{ NUMAB_DEBUGFS "scan_delay_ms", "100" },
+	{ NUMAB_DEBUGFS "scan_period_min_ms", "100" },
+	{ NUMAB_DEBUGFS "scan_period_max_ms", "100" },
+	{ NUMAB_DEBUGFS "scan_size_mb", "64" },
+	{ NUMAB_SYSCTL, "1" },
+};
+
+static char numab_saved[ARRAY_SIZE(numab_knobs)][32];
+static int numab_nr_set;
+
+static void numab_restore(void)
+{
+	while (numab_nr_set > 0) {
+		numab_nr_set--;
+		write_file(numab_knobs[numab_nr_set][0],
+			   numab_saved[numab_nr_set]);
+	}
+}
+
+/* Any swap device or file in /proc/swaps, past its header line. */
+static bool swap_on(void)
+{
+	char buf[256];
+	int lines = 0;
+	FILE *f = fopen("/proc/swaps", "r");
+
+	if (!f)
+		return false;
+	while (fgets(buf, sizeof(buf), f))
+		lines++;
+	fclose(f);
+	return lines > 1;
+}
+
+static void setup_numa(void)
+{
+	size_t i;
+	int ret;
+
+	if (numa_nodes() < 2)
+		ksft_exit_skip("NUMA mode needs two NUMA nodes (boot with numa=fake=2)\n");
+	for (i = 0; i < ARRAY_SIZE(numab_knobs); i++) {
+		const char *path = numab_knobs[i][0];
+
+		if (read_file(path, numab_saved[i], sizeof(numab_saved[i])))
+			continue;	/* no debugfs: the defaults scan slower */
+		ret = write_file(path, numab_knobs[i][1]);
+		if (ret)
+			ksft_exit_fail_msg("%s: %s\n", path, strerror(-ret));
+		numab_nr_set = i + 1;
+	}
+	if (numab_nr_set < (int)ARRAY_SIZE(numab_knobs))
+		ksft_exit_skip("cannot turn NUMA balancing on (" NUMAB_SYSCTL ")\n");
+	memset(t.heap, 1, t.heap_len);
 }
 
 /* --- main ------------------------------------------------------------------ */
@@ -898,7 +1150,18 @@ static void setup_agitators(void)
 	int i, ret;
 
 	for (i = 0; i < NR_AGITATORS; i++)
-		agitators[i].on = true;
+		agitators[i].on = !t.numa || i == AG_DONTNEED || i == AG_MIGRATE ||
+				  i == AG_PAGEOUT || i == AG_HEAP;
+	if (t.numa) {
+		if (!swap_on())
+			agitator_off(AG_PAGEOUT, "no swap (/proc/swaps)");
+		for (i = 0; i < NR_AGITATORS; i++)
+			agitators[i].count = agitators[i].on ? 0 : -1;
+		return;
+	}
+	agitators[AG_MIGRATE].on = false;
+	agitators[AG_PAGEOUT].on = false;
+	agitators[AG_HEAP].on = false;
 
 	t.uffd = uffd_open_wp(true);
 	if (t.uffd < 0) {
@@ -938,11 +1201,12 @@ static void at_exit(void)
 	STORE(t.stop, true);
 	trace_off();
 	ksm_restore();
+	numab_restore();
 }
 
 static __noreturn void bad_args(const char *prog)
 {
-	ksft_exit_fail_msg("usage: %s [-H] [SECONDS [LABEL [thp]]]\n", prog);
+	ksft_exit_fail_msg("usage: %s [-H|-N] [-F] [SECONDS [LABEL [thp]]]\n", prog);
 }
 
 /*
@@ -966,11 +1230,23 @@ static void setup_thp(void)
 	memset(t.area, 0, t.slot_len);
 }
 
+/* NUMA mode: "" if the NUMA path was exercised, else what was missing. */
+static const char *numa_unexercised(const long delta[NR_VM])
+{
+	if (delta[VM_NUMA_PTE_UPDATES] < 0)
+		return "no numa_pte_updates in /proc/vmstat";
+	if (!delta[VM_NUMA_PTE_UPDATES])
+		return "no NUMA hinting scan (numa_pte_updates did not rise)";
+	if (!agitators[AG_MIGRATE].count)
+		return "no page migrated (move_pages)";
+	return "";
+}
+
 /*
  * THP mode: "" if the THP path was exercised, else what was missing.  A
  * count of -1 is unknown: the vmstat ones fail, the others are not judged.
  */
-static const char *thp_unexercised(const long delta[NR_VM_THP], long copies)
+static const char *thp_unexercised(const long delta[NR_VM], long copies)
 {
 	if (delta[VM_THP_FAULT_ALLOC] < 0 || delta[VM_THP_SPLIT_PMD] < 0)
 		return "no thp_fault_alloc or thp_split_pmd in /proc/vmstat";
@@ -990,21 +1266,26 @@ int main(int argc, char **argv)
 	struct writer writers[NR_WRITERS];
 	struct sigaction sa = { 0 };
 	const char *label = NULL, *unexercised = "";
-	long vm_start[NR_VM_THP], vm_delta[NR_VM_THP];
-	long copies, slot_copies, flushes, trace_lost;
+	long vm_start[NR_VM], vm_delta[NR_VM];
+	struct trace_counts tc;
 	unsigned long lost = 0, writes = 0, i;
-	char mode[16], line[768];
-	bool thp = false;
+	char mode[16], line[1024];
+	bool thp = false, numa = false;
 	int seconds = 5, c, w;
 	size_t len;
 	char *end;
 
 	page_size = getpagesize();
 	ksft_print_header();
-	while ((c = getopt(argc, argv, "H")) != -1) {
-		if (c != 'H')
+	while ((c = getopt(argc, argv, "HNF")) != -1) {
+		if (c == 'H')
+			thp = true;
+		else if (c == 'N')
+			numa = true;
+		else if (c == 'F')
+			t.forced = true;
+		else
 			bad_args(argv[0]);
-		thp = true;
 	}
 	if (optind < argc) {
 		long arg = strtol(argv[optind], &end, 10);
@@ -1020,6 +1301,8 @@ int main(int argc, char **argv)
 			bad_args(argv[0]);
 		thp = true;
 	}
+	if (thp && numa)
+		bad_args(argv[0]);
 	ksft_set_plan(1);
 
 	if (read_file(MODE_FILE, mode, sizeof(mode)) || !mode[0])
@@ -1028,10 +1311,13 @@ int main(int argc, char **argv)
 	t.slot_len = thp ? PMD_SIZE_2M : 2 * SLOT_PAGES * page_size;
 	t.nr_slots = t.slot_len / page_size / 2;
 	t.len = t.slot_len + KSM_PAGES * page_size;
-	t.area = map_aligned(t.slot_len, KSM_PAGES * page_size, thp);
+	t.heap_len = numa ? NUMA_HEAP_MIB << 20 : 0;
+	t.area = map_aligned(t.slot_len, KSM_PAGES * page_size + t.heap_len, thp);
 	t.ksm = t.area + t.slot_len;
+	t.heap = t.area + t.len;
 	memset(t.ksm, 0x5a, KSM_PAGES * page_size);
 	t.thp = thp;
+	t.numa = numa;
 	if (thp)
 		setup_thp();
 	atexit(at_exit);
@@ -1042,16 +1328,19 @@ int main(int argc, char **argv)
 	if (sigaction(SIGSEGV, &sa, NULL))
 		ksft_exit_fail_perror("sigaction");
 
+	if (numa)
+		setup_numa();
 	setup_agitators();
 	if (!trace_start())
 		ksft_print_msg("no tracefs events at %s: copies, flushes, trace_lost are -1\n",
 			       EVENTS);
-	ksft_print_msg("%s pages, %lu slot pages, %d KSM pages, %d writers, %d s\n",
+	ksft_print_msg("%s pages, %lu slot pages, %d KSM pages, %d writers, %d s%s%s\n",
 		       thp ? "THP" : "4 KiB", t.nr_slots, KSM_PAGES, NR_WRITERS,
-		       seconds);
+		       seconds, numa ? ", NUMA mode" : "",
+		       t.forced ? ", one store dropped on purpose" : "");
 	fflush(stdout);
 
-	vmstat_thp(vm_start);
+	vmstat_read(vm_start);
 	rebuilder.count = thp ? 0 : -1;
 	STORE(t.rebuilt_at, now_ms());
 	for (w = 0; w < NR_WRITERS; w++) {
@@ -1083,10 +1372,11 @@ int main(int argc, char **argv)
 	if (thp)
 		pthread_join(rebuilder.thread, NULL);
 	trace_off();
-	trace_count(&copies, &slot_copies, &flushes, &trace_lost);
+	trace_count(&tc);
 	ksm_restore();
-	vmstat_thp(vm_delta);
-	for (i = 0; i < NR_VM_THP; i++)
+	numab_restore();
+	vmstat_read(vm_delta);
+	for (i = 0; i < NR_VM; i++)
 		vm_delta[i] = vm_start[i] < 0 || vm_delta[i] < 0 ? -1 :
 			      vm_delta[i] - vm_start[i];
 
@@ -1112,29 +1402,46 @@ int main(int argc, char **argv)
 		       LOAD(t.segv_retries), LOAD(t.reports));
 	len = snprintf(line, sizeof(line),
 		       "torture: mode=%s lost=%lu copies=%ld flushes=%ld writes=%lu",
-		       mode, lost, copies, flushes, writes);
+		       mode, lost, tc.copies, tc.flushes, writes);
 	for (i = 0; i < NR_AGITATORS; i++)
 		len += snprintf(line + len, sizeof(line) - len, " %s=%ld",
 				agitators[i].name, agitators[i].count);
 	len += snprintf(line + len, sizeof(line) - len,
-			" trace_lost=%ld seconds=%d", trace_lost, seconds);
+			" trace_lost=%ld seconds=%d", tc.lost, seconds);
+	if (t.forced)
+		len += snprintf(line + len, sizeof(line) - len, " forced=1");
+	if (numa) {
+		len += snprintf(line + len, sizeof(line) - len,
+				" numa_pte_updates=%ld numa_hint_faults=%ld numa_pages_migrated=%ld pswpout=%ld protnone=%ld protnone_flush=%ld protnone_pending=%ld",
+				vm_delta[VM_NUMA_PTE_UPDATES],
+				vm_delta[VM_NUMA_HINT_FAULTS],
+				vm_delta[VM_NUMA_PAGES_MIGRATED],
+				vm_delta[VM_PSWPOUT], tc.protnone,
+				tc.protnone_flush, tc.protnone_pending);
+		unexercised = numa_unexercised(vm_delta);
+	}
 	if (thp) {
 		snprintf(line + len, sizeof(line) - len,
 			 " rebuilds=%ld thp_rebuilds=%ld thp_fault_alloc=%ld thp_split_pmd=%ld wp_pmd=%ld thp_copies=%ld",
 			 rebuilder.count, t.thp_rebuilds,
 			 vm_delta[VM_THP_FAULT_ALLOC],
 			 vm_delta[VM_THP_SPLIT_PMD], LOAD(t.wp_pmd),
-			 slot_copies);
-		unexercised = thp_unexercised(vm_delta, slot_copies);
+			 tc.slot_copies);
+		unexercised = thp_unexercised(vm_delta, tc.slot_copies);
 	}
 	ksft_print_msg("%s\n", line);
 	if (*unexercised)
-		ksft_print_msg("THP path not exercised: %s\n", unexercised);
+		ksft_print_msg("%s path not exercised: %s\n",
+			       thp ? "THP" : "NUMA", unexercised);
+	if (t.forced && lost != 1)
+		ksft_print_msg("forced loss: expected exactly 1 lost write, saw %lu\n",
+			       lost);
 
-	munmap(t.area, t.len);
+	munmap(t.area, t.len + t.heap_len);
 	if (thp)
 		munmap(t.save, t.slot_len);
-	ksft_test_result(!lost && !*unexercised, "tlb_pending_torture%s%s\n",
+	ksft_test_result(lost == (t.forced ? 1 : 0) && !*unexercised,
+			 "tlb_pending_torture%s%s\n",
 			 label ? " " : "", label ? label : "");
 	ksft_finished();
 }

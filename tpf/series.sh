@@ -252,7 +252,7 @@ build() {
 # history, so a commit id that the text cites cannot be looked up:
 # UNKNOWN_COMMIT_ID is left out and the ids are checked here instead, each
 # against the list below (upstream commits this series cites).
-KNOWN_COMMITS="6ce64428d620"
+KNOWN_COMMITS="6ce64428d620 20841405940e"
 cp_bad=0
 for p in "${patches[@]}"; do
 	for id in $(sed -n '/^---$/q; s/.*commit \([0-9a-f]\{12,40\}\) (".*/\1/p' "$p"); do

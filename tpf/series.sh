@@ -359,12 +359,13 @@ g checkout -q -f "$BRANCH"
 if sparse_check tip y kunit; then
 	extra=$(comm -13 <(warnings "$SDIR/check-base.log") <(warnings "$SDIR/check-tip.log"))
 	# Explained, and printed as such: the KUnit helpers that lock a PTE
-	# for their callers and unlock it for them.  get_locked_pte() takes
-	# the PTL, and pte_offset_map() the RCU read lock, only when they
-	# return a PTE, which sparse cannot follow into the callers' test of
-	# the pointer.  The base's touched objects give 21 of the same kind
+	# for their callers and unlock it for them, or lock and unlock it
+	# after testing the pointer (tpf_pn_decide()).  get_locked_pte()
+	# takes the PTL, and pte_offset_map() the RCU read lock, only when
+	# they return a PTE, which sparse cannot follow into the test of the
+	# pointer.  The base's touched objects give 21 of the same kind
 	# (smaps_pte_range(), clear_refs_pte_range(), ...).
-	known="lib/tests/tlb_pending_filter_kunit.c: warning: context imbalance in 'tpf_wp_(lock_pte' - wrong count at exit|unlock_pte' - unexpected unlock)"
+	known="lib/tests/tlb_pending_filter_kunit.c: warning: context imbalance in 'tpf_(wp_lock_pte' - wrong count at exit|wp_unlock_pte' - unexpected unlock|pn_decide' - unexpected unlock)"
 	if [ -n "$extra" ] && echo "$extra" | grep -qE "$known"; then
 		echo "$extra" | grep -E "$known" | sed 's/^/series: explained (sparse, conditional locking in a KUnit helper): /'
 		extra=$(echo "$extra" | grep -vE "$known")

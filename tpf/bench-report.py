@@ -105,6 +105,9 @@ def clocksource(path):
 def problem(r):
     """Why a run does not count, or None."""
     b = r['bench']
+    if r['shape'] in ('n', 'p') and b and b.get('shape') == r['shape'] and \
+            b.get('nodes', 0) < 2:
+        return f"{b.get('nodes')} NUMA node(s): {r['shape']} needs two"
     if r['shape'] == 'g' and b and b.get('shape') == 'g':
         if not b.get('numa_pte_updates'):
             return 'no NUMA hinting scan during the copies (numa_pte_updates did not move)'
@@ -200,6 +203,8 @@ COST_OPS = {
     'copy': ('e', 'copy fault, 4 KiB page', '1.01'),
     'copy-plain': ('e', 'copy fault, no userfaultfd', '1.01'),
     'thp-copy': ('e', 'copy fault on a THP (split)', '1.01'),
+    'migrate': ('n', 'move_pages() of every page', '1.01'),
+    'pageout': ('p', 'MADV_PAGEOUT', '1.01'),
 }
 COST_KERNELS = {'off': 'n', 'mode0': '0', 'on': '1'}
 SPREAD_MAX = 0.005
@@ -292,7 +297,8 @@ def mail_table(rows, crows):
            'filter/off at most, for h filter/moved, for b measured/theory):']
     extra = [text for text, there in (
         ('for d filter marks per call', any(r['_kind'] == 'marks' for r in rows)),
-        ('g in a boot with two NUMA nodes', any(r['shape'] == 'g' for r in rows))) if there]
+        ('g, n and p in a boot with two NUMA nodes',
+         any(r['shape'] in ('g', 'n', 'p') for r in rows))) if there]
     if extra:
         out[-1] = out[-1][:-2] + ','
         out.append('; '.join(extra) + '):')
@@ -400,6 +406,26 @@ def build_rows(runs):
             'NUMA PTE updates', 'info', bench('numa_pte_updates'))
         add('g', 'NUMA hinting faults during the copies (vmstat)',
             'NUMA hinting faults', 'info', bench('numa_hint_faults'))
+    # n and p: the PROT_NONE decisions, per migration and per page out.
+    pn = lambda what: lambda r: r['perf'].get(f'tlb_pending_filter:tpf_protnone/{what}')
+    for shape, unit, key, goal, what in (
+            ('n', 'migration', 'pgmigrate_success', '0.10',
+             'migrations of NUMA-hinted PTEs vs zaps'),
+            ('p', 'page paged out', 'pswpout', '0.05',
+             'MADV_PAGEOUT of NUMA-hinted PTEs')):
+        if shape not in present:
+            continue
+        per = lambda get, key=key: lambda r: quotient(get(r), r['bench'].get(key) or None)
+        add(shape, f'PROT_NONE flush decisions per {unit} ({what})',
+            'PROT_NONE\nflushes', 'count', per(pn('flush')), ('ratio', goal))
+        add(shape, f'  PROT_NONE PTEs met per {unit} (tpf_protnone)',
+            'PROT_NONE\nPTEs met', 'info', per(pn('all')))
+        add(shape, f'  of which the mm-wide answer flushes, per {unit}',
+            'mm-wide\nanswer', 'info', per(pn('pending')))
+        add(shape, f'TLB shootdown IPIs per {unit} (tlb_flush reason 4)',
+            'shootdown\nIPIs', 'count', per(ipis))
+        add(shape, f'{unit}s in the run ({key}, vmstat)',
+            f'{unit}s', 'info', bench(key))
     # d's deferrals: the filter's marks per call, mode 1 only.
     per_call = lambda r: quotient(r['perf'].get('tlb_pending_filter:tpf_mark'),
                                   r['bench'].get('calls'))
@@ -450,6 +476,8 @@ PANEL_TITLE = {
     ('h', 'count'): 'h: copies vs zaps and single-page wp',
     ('f', 'count'): 'f: copies 1 GiB above a 64 MiB THP wp loop',
     ('g', 'count'): 'g: copies vs NUMA hinting scans (2 nodes)',
+    ('n', 'count'): 'n: migrations of PROT_NONE PTEs vs zaps (2 nodes)',
+    ('p', 'count'): 'p: MADV_PAGEOUT of PROT_NONE PTEs (2 nodes)',
 }
 
 

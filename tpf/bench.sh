@@ -10,12 +10,16 @@
 # reuse decision), 2 "moved" (the same check at the copy point) and 1
 # "filter" (the filter at the copy point); in the same boot, in mode 1
 # only, shape d's three deferrals (tpf-bench marks) with the filter's marks
-# counted per call.  Then shape g (NUMA hinting scans) in a second boot of
-# the same kernel with two NUMA nodes (BENCH_NUMA=0 skips it).
+# counted per call.  Then shapes g (NUMA hinting scans), n (migrations
+# of the PROT_NONE PTEs they make) and p (MADV_PAGEOUT of them) in a
+# second boot of the same kernel with two NUMA nodes (BENCH_NUMA=0 skips
+# it).
 #
 # Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d (the deferral side: mprotect,
-# UFFDIO_WRITEPROTECT, soft-dirty clear_refs, at 1, 64 and 1024 MiB) and e
-# (a copy fault on a 4 KiB page and on a THP) under QEMU's -icount, where
+# UFFDIO_WRITEPROTECT, soft-dirty clear_refs, at 1, 64 and 1024 MiB), e
+# (a copy fault on a 4 KiB page and on a THP), and the PROT_NONE answer's
+# callers on ordinary PTEs (move_pages() and MADV_PAGEOUT, 1 and 16 MiB,
+# two emulated nodes with balancing off) under QEMU's -icount, where
 # guest time counts executed instructions, one nanosecond each: one boot of
 # a kernel built with the filter (modes 0 and 1) and one of the same config
 # without it (tpf/configs/cost.config: jump labels, no DEBUG_VM).
@@ -105,7 +109,7 @@ printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "h|./perf-run h
 for op in mprotect uffd-wp clear-refs; do
 	echo "marks:$op|./perf-run marks $op 64 8|1"
 done >> "$BUILD/bench.list"
-echo "g|./perf-run g" > "$BUILD/bench-numa.list"
+printf '%s\n' "g|./perf-run g" "n|./perf-run n" "p|./perf-run p" > "$BUILD/bench-numa.list"
 
 export GUEST_BIN=$BENCH_BIN GUEST_EXTRA_ROOT=$BENCH_ROOT
 # The guest has neither HPET nor ACPI PM timer: when its TSC calibration
@@ -130,7 +134,7 @@ if [ "$COUNTS" != 0 ]; then
 	# CONFIG_NUMA_BALANCING_DEFAULT_ENABLED); tpf-bench g sets the scan
 	# knobs in debugfs itself.
 	if [ "$NUMA" != 0 ]; then
-		step "[4/6] counts, a second boot with two NUMA nodes: shape g, modes 0,2,1 in turn, $NUMA_REPS runs each"
+		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n and p, modes 0,2,1 in turn, $NUMA_REPS runs each"
 		guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
 			"tpf_modes=$numa_modes tpf_no_sysctl_test numa=fake=2 numa_balancing=enable $CLOCK" ||
 			die "NUMA benchmark guest failed"
@@ -150,6 +154,11 @@ if [ "$ICOUNT" != 0 ]; then
 			echo "cost:$op:$mib|./tpf-bench cost $op $mib $COST_ROUNDS|0,1,n"
 		done
 	done > "$BUILD/bench-cost.list"
+	for op in migrate pageout; do
+		for mib in 1 16; do
+			echo "cost:$op:$mib|./tpf-bench cost $op $mib $COST_ROUNDS|0,1,n"
+		done
+	done >> "$BUILD/bench-cost.list"
 	printf '%s\n' "cost:copy:128|./tpf-bench cost copy 128 $COST_ROUNDS|0,1,n" \
 		"cost:copy-plain:128|./tpf-bench cost copy-plain 128 $COST_ROUNDS|0,1,n" \
 		"cost:thp-copy:256|./tpf-bench cost thp-copy 256 $COST_ROUNDS|0,1,n" \
@@ -167,6 +176,8 @@ if [ "$ICOUNT" != 0 ]; then
 	GUEST_SMP=${BENCH_COST_SMP:-1}
 	cost_args="tsc=reliable tsc_early_khz=1000000 norandmaps transparent_hugepage=madvise"
 	cost_args="$cost_args sysctl.vm.compaction_proactiveness=0 sysctl.vm.stat_interval=3600"
+	# Two nodes for the migrations, balancing off: no scan, no PROT_NONE PTE.
+	cost_args="$cost_args numa=fake=2 numa_balancing=disable"
 	step "[5/6] costs under -icount: the filter kernel, modes 0 and 1"
 	guest_run "$BUILD/bench-cost.list" "$LOGS/bench-cost-filter.log" \
 		"tpf_modes=0,1 tpf_no_sysctl_test $cost_args" "$COST_FILTER" ||

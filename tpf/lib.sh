@@ -57,7 +57,7 @@ need_packages() {
 	if [ "$(id -u)" -ne 0 ] || [ -n "${TPF_NO_INSTALL:-}" ]; then
 		die "missing packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}"
 	fi
-	step "installing ${missing[*]}"
+	step "installing ${missing[*]} with apt-get (TPF_NO_INSTALL=1 declines: it prints the apt-get line and stops)"
 	if ! { apt-get update -qq &&
 	       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
 	       > "$CACHE/apt.log" 2>&1; then

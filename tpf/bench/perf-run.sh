@@ -8,7 +8,8 @@
 #
 # tlb:tlb_flush is counted once per reason (include/linux/mm_types.h,
 # enum tlb_flush_reason), each under its own filter; the output names
-# them tlb:tlb_flush/reason=N.
+# them tlb:tlb_flush/reason=N.  tlb_pending_filter:tpf_protnone likewise,
+# as /all, /flush and /pending.
 #
 # perf-run SHAPE notrace counts page faults only: an enabled tracepoint
 # costs time in the paths that are being timed.  perf-run SHAPE ARG...
@@ -35,6 +36,14 @@ if [ -z "$notrace" ]; then
 	for r in $reasons; do
 		set -- "$@" -e tlb:tlb_flush --filter "reason == $r"
 	done
+	# PROT_NONE decisions: all, those that flushed, and those for which
+	# the mm-wide answer (mm_tlb_flush_pending()) said flush; named
+	# tlb_pending_filter:tpf_protnone/all, /flush and /pending.
+	ev=tlb_pending_filter:tpf_protnone
+	if [ -d /sys/kernel/tracing/events/tlb_pending_filter/tpf_protnone ]; then
+		set -- "$@" -e $ev -e $ev --filter "flush == 1" \
+			-e $ev --filter "pending == 1"
+	fi
 fi
 set -- "$@" -e page-faults
 
@@ -46,8 +55,9 @@ rc=$?
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.after
 grep -v -e '^#' -e '^$' /tmp/perf.out |
 	awk -F, -v reasons="$reasons" '
-		BEGIN { n = split(reasons, reason, " ") }
+		BEGIN { n = split(reasons, reason, " "); split("all flush pending", pn, " ") }
 		$3 == "tlb:tlb_flush" { $3 = $3 "/reason=" reason[++i] }
+		$3 == "tlb_pending_filter:tpf_protnone" { $3 = $3 "/" pn[++j] }
 		{ print "PERF " $1 "," $2 "," $3 }'
 paste -d' ' /tmp/vm.before /tmp/vm.after | awk '{ print "VMSTAT", $1, $4 - $2 }'
 echo "SYSCTL vm.tlb_pending_filter ${mode:--}"

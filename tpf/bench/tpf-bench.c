@@ -22,6 +22,11 @@
  *   tpf-bench h   copy faults in a uffd-wp VMA while one thread zaps
  *                 unrelated memory and another write-protects single pages
  *                 of another uffd-wp region far away, and un-protects them
+ *   tpf-bench n   migrations (move_pages()) of PTEs that NUMA hinting made
+ *                 PROT_NONE while another thread zaps unrelated memory (a
+ *                 guest with two nodes)
+ *   tpf-bench p   MADV_PAGEOUT of memory that NUMA hinting made PROT_NONE
+ *                 (a guest with two nodes and swap)
  *   tpf-bench cost OP MIB ROUNDS
  *                 the cost of one deferral or one fault, for the pass where
  *                 guest time counts instructions (see shape_cost())
@@ -32,6 +37,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mempolicy.h>
 #include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1105,6 +1111,152 @@ static void shape_g(void)
 }
 
 /*
+ * move_pages() of @n pages from @pages to @node; returns how many arrived.
+ * One call: the kernel migrates them in batches.
+ */
+static size_t move_to(void **pages, int *nodes, int *status, size_t n, int node)
+{
+	size_t i, moved = 0;
+
+	for (i = 0; i < n; i++) {
+		nodes[i] = node;
+		status[i] = -1;
+	}
+	if (syscall(__NR_move_pages, 0, n, pages, nodes, status, MPOL_MF_MOVE) < 0)
+		die("move_pages");
+	for (i = 0; i < n; i++)
+		moved += status[i] == node;
+	return moved;
+}
+
+/*
+ * Shapes n and p: PROT_NONE PTEs that NUMA hinting made, cleared by a
+ * migration (n) or by reclaim (p), the decisions of
+ * tlb_pending_pte_accessible() counted by perf (tpf_protnone: all, those
+ * that flushed, those the mm-wide answer flushes).  As in g, a thread
+ * reads an NP_HEAP_MIB heap without end so that scans keep coming; they
+ * also make the PTEs of an NP_REGION_MIB region PROT_NONE, a region that
+ * nothing else touches between the operations under test.  Each of
+ * NP_ROUNDS rounds waits until scans have changed NP_REGION_PAGES PTEs
+ * since the last one (numa_pte_updates: about one scan of the region),
+ * then:
+ *
+ *  n: moves the region's pages to the other node one at a time
+ *     (move_pages(), single-folio migrations), while a thread zaps an
+ *     unrelated range without pause: its gathers keep
+ *     mm_tlb_flush_pending() set most of the time, as an allocator's
+ *     MADV_DONTNEED would.  Per migration.
+ *  p: pages the region out (MADV_PAGEOUT, whose own gather is open while
+ *     it unmaps), then reads it back in.  Per page paged out (pswpout).
+ *
+ * The filter flushes only for a PTE whose address lies in the span of a
+ * scan step still open (the bucket and the span it tests are only set by
+ * NUMA hinting here): those are the races the flush exists for.
+ */
+#define NP_HEAP_MIB	64UL
+#define NP_REGION_MIB	4UL
+#define NP_REGION_PAGES	(NP_REGION_MIB << 8)
+#define NP_ROUNDS(shape)	((shape) == 'n' ? 4 : 8)	/* n: ~2-5 s a round */
+#define NP_WAIT_S	30	/* for the scans of one round */
+
+static void np_wait_scans(char shape, unsigned long *u0)
+{
+	double t0 = now();
+	unsigned long u;
+
+	while ((u = vmstat_read("numa_pte_updates")) - *u0 < NP_REGION_PAGES) {
+		if (now() - t0 > NP_WAIT_S) {
+			fprintf(stderr, "tpf-bench: %c: fewer than %lu NUMA PTE updates in %d s\n",
+				shape, NP_REGION_PAGES, NP_WAIT_S);
+			exit(1);
+		}
+		usleep(10000);
+	}
+	*u0 = u;
+}
+
+static void shape_np(char shape)
+{
+	const size_t hlen = NP_HEAP_MIB << 20, len = NP_REGION_MIB << 20;
+	size_t pages = len / psize, i, r, moved = 0, ops = 0;
+	unsigned long u0, pswp, migrated, scans;
+	struct g_heap h = { .pages = hlen / psize };
+	struct zapper z = { .pages = 64 };
+	int stop = 0, nodes, mode, node = 1, status;
+	char *heap, *area;
+	double t0, t;
+
+	mode = numab_setup();
+	nodes = numa_nodes();
+	if (nodes < 2) {
+		fprintf(stderr, "tpf-bench: %c: %d NUMA node(s), needs two\n", shape, nodes);
+		exit(1);
+	}
+	map_apart(hlen, len, &heap, &area);
+	z.area = map(z.pages * psize);
+	if (madvise(heap, hlen, MADV_NOHUGEPAGE) ||
+	    madvise(area, len, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	touch_write(area, pages);
+	h.area = heap;
+	h.stop = &stop;
+	z.stop = &stop;
+	if (pthread_create(&h.thread, NULL, g_heap_fn, &h))
+		die("pthread_create");
+	while (!LOAD(h.passes))
+		usleep(10000);
+	if (shape == 'n' && pthread_create(&z.thread, NULL, zapper_fn, &z))
+		die("pthread_create");
+
+	u0 = vmstat_read("numa_pte_updates");
+	scans = u0;
+	migrated = vmstat_read("pgmigrate_success");
+	pswp = vmstat_read("pswpout");
+	t0 = now();
+	for (r = 0; r < NP_ROUNDS(shape); r++) {
+		np_wait_scans(shape, &u0);
+		if (shape == 'p') {
+			if (madvise(area, len, MADV_PAGEOUT))
+				die("madvise(MADV_PAGEOUT)");
+			ops++;
+			touch_read(area, pages);
+			continue;
+		}
+		for (i = 0; i < pages; i++) {
+			void *page = area + i * psize;
+
+			moved += move_to(&page, &node, &status, 1, node);
+			ops++;
+		}
+		node = !node;
+	}
+	t = now() - t0;
+	migrated = vmstat_read("pgmigrate_success") - migrated;
+	pswp = vmstat_read("pswpout") - pswp;
+	scans = vmstat_read("numa_pte_updates") - scans;
+	STORE(stop, 1);
+	pthread_join(h.thread, NULL);
+	if (shape == 'n')
+		pthread_join(z.thread, NULL);
+
+	printf("{\"shape\": \"%c\", \"nodes\": %d, \"numa_balancing\": %d, ",
+	       shape, nodes, mode);
+	printf("\"region_bytes\": %zu, \"rounds\": %d, \"calls\": %zu, \"seconds\": %.3f, ",
+	       len, NP_ROUNDS(shape), ops, t);
+	printf("\"migrations\": %zu, \"pgmigrate_success\": %lu, \"pswpout\": %lu, ",
+	       moved, migrated, pswp);
+	printf("\"numa_pte_updates\": %lu, \"zaps\": %lu}\n", scans, LOAD(z.zaps));
+	if (shape == 'n' && !moved) {
+		fprintf(stderr, "tpf-bench: n: no page migrated\n");
+		exit(1);
+	}
+	if (shape == 'p' && !pswp) {
+		fprintf(stderr, "tpf-bench: p: nothing paged out (no swap?)\n");
+		exit(1);
+	}
+}
+
+/*
  * tpf-bench cost OP MIB ROUNDS: what one call or one fault costs, for the
  * deterministic pass of the benchmark, where QEMU's -icount makes guest
  * time count executed instructions (one nanosecond each).  COST_WARMUP
@@ -1123,6 +1275,11 @@ static void shape_g(void)
  *               async uffd-wp VMA, one fault per page
  *   copy-plain  the same in a VMA without userfaultfd: what every other
  *               copy-on-write fault pays
+ *   migrate     move_pages() of every page of a populated MIB range to the
+ *               other of two NUMA nodes, one call (booted with numa=fake=2
+ *               and balancing off: no PTE is PROT_NONE)
+ *   pageout     MADV_PAGEOUT of a populated MIB range, to swap; the range
+ *               is read back in between calls (untimed)
  *   thp-copy    write faults on THPs (MADV_HUGEPAGE) of a MIB range in an
  *               async uffd-wp VMA, shared with a child by fork(): each
  *               splits the PMD and copies one 4 KiB page, one fault per
@@ -1135,6 +1292,7 @@ static void shape_g(void)
  * and not in another is a small part of it.
  */
 #define COST_CALLS_MIB	16384	/* deferrals: 16384 / MIB calls a round, */
+#define COST_MOVES_MIB	256	/* migrations and pageouts: 256 / MIB */
 #define COST_CALLS_MIN	16	/* and no fewer than this */
 #define THP_SETS	8
 /* The first timed round was often the slowest by up to 0.5 % after one. */
@@ -1151,13 +1309,14 @@ static void soft_dirty_clear(void)
 
 enum cost_op {
 	COST_MPROTECT, COST_UFFD_WP, COST_CLEAR_REFS, COST_COPY, COST_COPY_PLAIN,
-	COST_THP_COPY,
+	COST_THP_COPY, COST_MIGRATE, COST_PAGEOUT,
 };
 
 static const char *const cost_ops[] = {
 	[COST_MPROTECT] = "mprotect", [COST_UFFD_WP] = "uffd-wp",
 	[COST_CLEAR_REFS] = "clear-refs", [COST_COPY] = "copy",
 	[COST_COPY_PLAIN] = "copy-plain", [COST_THP_COPY] = "thp-copy",
+	[COST_MIGRATE] = "migrate", [COST_PAGEOUT] = "pageout",
 };
 
 /* One deferral, timed; the range is put back as it was, untimed. */
@@ -1215,9 +1374,11 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 	const size_t thp = 2UL << 20;
 	size_t len = mib << 20, pages = len / psize, calls, r, c;
 	unsigned long splits = 0, s0;
+	int *mig_nodes = NULL, *mig_status = NULL, node = 1;
+	void **mig_pages = NULL;
 	enum cost_op op;
 	char *a = NULL;
-	double sum;
+	double sum, t0;
 	pid_t child;
 	int fd;
 
@@ -1230,6 +1391,13 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		exit(2);
 	}
 	fd = uffd_open(op == COST_COPY || op == COST_THP_COPY);
+	if (op == COST_MIGRATE) {
+		mig_pages = calloc(pages, sizeof(*mig_pages));
+		mig_nodes = calloc(pages, sizeof(*mig_nodes));
+		mig_status = calloc(pages, sizeof(*mig_status));
+		if (!mig_pages || !mig_nodes || !mig_status)
+			die("calloc");
+	}
 	if (op != COST_THP_COPY) {
 		a = map(len);
 		if (op == COST_UFFD_WP || op == COST_COPY)
@@ -1244,6 +1412,15 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		break;
 	case COST_THP_COPY:
 		calls = THP_SETS * (len / thp);
+		break;
+	case COST_MIGRATE:
+		for (c = 0; c < pages; c++)
+			mig_pages[c] = a + c * psize;
+		/* fall through */
+	case COST_PAGEOUT:
+		calls = COST_MOVES_MIB / mib;
+		if (calls < COST_CALLS_MIN)
+			calls = COST_CALLS_MIN;
 		break;
 	default:
 		calls = COST_CALLS_MIB / mib;
@@ -1279,6 +1456,25 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 				munmap(a, len);
 			}
 			break;
+		case COST_MIGRATE:
+			for (c = 0; c < calls; c++) {
+				t0 = now();
+				if (move_to(mig_pages, mig_nodes, mig_status,
+					    pages, node) != pages)
+					die("move_pages: not every page moved");
+				sum += now() - t0;
+				node = !node;
+			}
+			break;
+		case COST_PAGEOUT:
+			for (c = 0; c < calls; c++) {
+				touch_read(a, pages);
+				t0 = now();
+				if (madvise(a, len, MADV_PAGEOUT))
+					die("madvise(MADV_PAGEOUT)");
+				sum += now() - t0;
+			}
+			break;
 		default:
 			for (c = 0; c < calls; c++)
 				sum += cost_defer(op, fd, a, len);
@@ -1292,6 +1488,9 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 	}
 	printf("], \"splits\": %lu}\n", splits);
 	close(fd);
+	free(mig_pages);
+	free(mig_nodes);
+	free(mig_status);
 }
 
 /*
@@ -1346,9 +1545,9 @@ int main(int argc, char **argv)
 			    strtoul(argv[4], NULL, 0));
 		return 0;
 	}
-	if (argc != 2 || !strchr("abcdefgh", argv[1][0]) || !argv[1][0] || argv[1][1]) {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h\n"
-			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy MIB ROUNDS\n"
+	if (argc != 2 || !strchr("abcdefghnp", argv[1][0]) || !argv[1][0] || argv[1][1]) {
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p\n"
+			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|migrate|pageout MIB ROUNDS\n"
 			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n");
 		return 2;
 	}
@@ -1376,6 +1575,10 @@ int main(int argc, char **argv)
 		break;
 	case 'h':
 		shape_h();
+		break;
+	case 'n':
+	case 'p':
+		shape_np(argv[1][0]);
 		break;
 	}
 	return 0;

@@ -76,8 +76,10 @@ def run(shape, mode):
     return bench, perf, vm
 
 # f, g and the marks runs draw from a generator of their own: a, b, c and
-# h get the numbers they got before those shapes came.
+# h get the numbers they got before those shapes came; n and p from a
+# third, so that g's stay what they were.
 rng_new = random.Random(2)
+rng_np = random.Random(3)
 
 # Per run of f, g or marks: (tpf-bench JSON, perf counts in perf-run's
 # event order, rc, what tpf-bench printed to stderr after its JSON).
@@ -116,6 +118,27 @@ def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2):
             rc = 1
             err = ('tpf-bench: g: no NUMA hinting scan during the copies '
                    '(numa_pte_updates did not move)')
+    elif shape in ('n', 'p'):
+        # PROT_NONE PTEs met about one per operation; the mm-wide answer
+        # flushes nearly all (n: the zapper's gathers; p: the pageout's
+        # own), the filter 3 % (scan steps still open).
+        R = rng_np
+        ops = n(8192, R=R)
+        met_ = n(6000, R=R)
+        pending = round(met_ * (0.95 if shape == 'n' else 1.0))
+        flush = {'0': pending, '2': pending, '1': round(met_ * 0.03)}[mode]
+        bench = {'shape': shape, 'nodes': nodes, 'numa_balancing': 1,
+                 'region_bytes': 4 << 20, 'rounds': 8,
+                 'calls': ops if shape == 'n' else 8, 'seconds': 5.0,
+                 'migrations': ops if shape == 'n' else 0,
+                 'pgmigrate_success': ops + n(100, R=R) if shape == 'n' else n(50, R=R),
+                 'pswpout': ops if shape == 'p' else 0,
+                 'numa_pte_updates': n(70000, R=R),
+                 'zaps': n(20000, R=R) if shape == 'n' else 0}
+        perf['tlb_pending_filter:tpf_protnone/all'] = met_
+        perf['tlb_pending_filter:tpf_protnone/flush'] = flush
+        perf['tlb_pending_filter:tpf_protnone/pending'] = pending
+        perf['tlb:tlb_flush/reason=4'] = n(4000 if mode != '1' else 500, R=R)
     else:
         # tpf-bench marks OP 64 8: 64 MiB are 32 page tables.
         op = shape.split(':')[1]
@@ -163,12 +186,12 @@ def log(path, modes, tests, sysctl=lambda m: m, kernel='6.12.0',
         f.write('TPF-DONE clocksource=tsc\n')
 
 # bench.sh's lists: a, b, c, h and f in every mode, the marks runs in mode
-# 1 only; g alone in the NUMA boot.
+# 1 only; g, n and p in the NUMA boot.
 FILTER_LIST = list('abchf') + [(f'marks:{op}', '1') for op in ('mprotect', 'uffd-wp', 'clear-refs')]
 NUMA_REPS = 3
 
 log(f'{work}/bench-filter.log', ['0', '2', '1'] * REPS, FILTER_LIST)
-log(f'{work}/bench-numa.log', ['0', '2', '1'] * NUMA_REPS, ['g'])
+log(f'{work}/bench-numa.log', ['0', '2', '1'] * NUMA_REPS, ['g', 'n', 'p'])
 
 # The deterministic pass: instructions per call, 5 rounds within 0.2 %.
 COST = {('mprotect', 1): 40000, ('mprotect', 64): 1900000,
@@ -231,10 +254,10 @@ keys = ["shape", "metric", "off", "moved", "on", "ratio", "ratio_moved", "runs",
 count = [r for r in rows if r.get('clock') != 'instructions']
 cost = [r for r in rows if r.get('clock') == 'instructions']
 check('every count row has exactly the documented keys', all(list(r) == keys for r in count))
-check('count shapes a b c h f g, and d (marks)',
-      sorted({r['shape'] for r in count}) == list('abcdfgh'))
-check('7 runs per mode in every count row, 3 in g\'s (the NUMA boot)',
-      all(r['runs'] == (3 if r['shape'] == 'g' else 7) for r in count))
+check('count shapes a b c h f g n p, and d (marks)',
+      sorted({r['shape'] for r in count}) == list('abcdfghnp'))
+check('7 runs per mode in every count row, 3 in g\'s, n\'s and p\'s (the NUMA boot)',
+      all(r['runs'] == (3 if r['shape'] in 'gnp' else 7) for r in count))
 check('7 cost rows, shapes d and e', len(cost) == 7 and {r['shape'] for r in cost} == {'d', 'e'})
 check('cost metrics say instructions', all('instructions' in r['metric'] for r in cost))
 mp1 = [r for r in cost if r['op'] == 'mprotect' and r['bytes'] == 1 << 20][0]
@@ -274,6 +297,15 @@ check('g: 5 rows, uffd-wp-region flushes off 900ish, filter/off <= 0.10 met',
 upd = [r for r in count if r['shape'] == 'g' and 'NUMA PTE updates' in r['metric']]
 check('g: NUMA PTE updates in every mode',
       len(upd) == 1 and all(upd[0][c] and upd[0][c] > 0 for c in ('off', 'moved', 'on')))
+for shape, unit, goal in (('n', 'migration', '0.10'), ('p', 'page paged out', '0.05')):
+    rs = [r for r in count if r['shape'] == shape]
+    gr = goal_rows(shape)
+    check(f'{shape}: 5 rows, PROT_NONE flushes per {unit} near 0.7 off, filter/off <= {goal} met',
+          len(rs) == 5 and len(gr) == 1 and gr[0]['target'] == f'filter/off <= {goal}' and
+          0.6 < gr[0]['off'] < 0.8 and gr[0]['ratio'] <= float(goal) and
+          verdict(gr[0]) == 'met')
+    check(f'{shape}: bench.json carries off, on and ratio',
+          all(k in gr[0] for k in ('off', 'on', 'ratio')) if gr else False)
 marks = {r['metric'].split(' per ')[1].split(',')[0]: r
          for r in count if r['shape'] == 'd'}
 check('d: three marks rows, mode 1 only (off and moved "-")',
@@ -288,6 +320,7 @@ for what, on, target in (('mprotect(PROT_READ)', 0, 'filter <= 0'),
           r is not None and r['on'] == on and r['target'] == target and verdict(r) == 'met')
 # The mail table: f's, g's and the marks' targets, each met.
 for shape, short, goal in (('f', 'far region (copies)', '0.05'), ('g', 'uffd-wp (copies)', '0.10'),
+                           ('n', 'PROT_NONE flushes', '0.10'), ('p', 'PROT_NONE flushes', '0.05'),
                            ('d', 'marks per mprotect', '0'), ('d', 'marks per uffd-wp', '>0'),
                            ('d', 'marks per clear-refs', '0')):
     lines = [l for l in mail if l.startswith(f'{shape:<2} {short} ')]

@@ -3,8 +3,9 @@
  *
  * Promela model of the TLB pending filter's protocol (mm/tlb_pending_filter.c).
  *
- * NDEFER deferrers each run ROUNDS operations: register, change the PTE of
- * an address under its page table's lock and mark it (extend the span
+ * NDEFER deferrers each run ROUNDS operations: under an address's page
+ * table lock, change its PTE, register (the first mark of an operation
+ * does, after the PTE write, as in the code) and mark it (extend the span
  * [lo, hi) over it, then set its bucket, each with a test before the set;
  * lo and hi each by a load, then, if it does not cover the address yet, an
  * atomic min/max that re-checks, as the cmpxchg loops do), drop the lock,
@@ -157,9 +158,13 @@ proctype deferrer()
 		:: a = 1
 		:: a = 2
 		fi;
-		register();
 		lock(ptl[PT(a)]);
 		stale[a]++;			/* PTE loses a permission */
+		/*
+		 * tlb_mark_deferred_range(): the first mark registers, under
+		 * the PTL and after the PTE write, as change_pte_range() does.
+		 */
+		register();
 #ifndef MUTANT_SPAN_AFTER_UNLOCK
 		extend_span(a);
 #endif

@@ -8,9 +8,20 @@
  * =============
  *
  * No false negative: whenever some CPU may still hold a TLB entry for
- * address A that grants more than A's current PTE because a flush was
- * deferred, tlb_pending_filter_test(mm, A), called under A's PTL, returns
- * true.  False positives only cost a flush_tlb_page().
+ * address A that grants more than A's current PTE because a marking
+ * deferrer (change_protection() for UFFDIO_WRITEPROTECT or NUMA hinting)
+ * deferred its flush, tlb_pending_filter_test(mm, A), called under A's
+ * PTL, returns true.  False positives only cost a flush_tlb_page().
+ *
+ * The deferrals that do not mark are outside it, each for a reason given
+ * where it defers: mprotect() and soft-dirty exclude every fault until
+ * they have flushed, THP write-protects are flushed by the split a copy
+ * needs first, mapping_dirty_helpers only walks shared VMAs, where nothing
+ * is copied.  Zaps (munmap(), MADV_DONTNEED) do not mark either: the
+ * stale entry a zap leaves maps the page it unmapped, not a page a later
+ * copy or migration reads, and a store through it races the zap, which
+ * discards it anyway.  So a copy racing a zap of the same address does
+ * not flush (tpf_wp_copy_racing_zap_of_same_address in the KUnit suite).
  *
  * The protocol
  * ============
@@ -50,8 +61,9 @@
  *     mm_tlb_flush_pending(), this only holds for the PTL that covers the
  *     PTE in question, which is the only one that matters.
  *
- *  2. Nothing resets D's bucket before D's flush has completed (trap 1 in
- *     the design notes).  The buckets are only reset by the deferrer whose
+ *  2. Nothing resets D's bucket before D's flush has completed: a reset
+ *     before the flush would let a fault skip its flush while stale
+ *     entries are still live.  The buckets are only reset by the deferrer whose
  *     unregistration takes @users from 1 to 0.  D is counted in @users from
  *     its registration until its unregistration, and D unregisters only
  *     after its flush_tlb_*() has returned.  As for dec_tlb_flush_pending(),
@@ -60,9 +72,11 @@
  *     invalidation followed by its completion barrier) that orders the
  *     invalidation before the unregistering RMW.
  *
- *  3. No registration slips between "I am the last" and the reset (trap 2).
- *     The decision and the claim are one atomic_try_cmpxchg() of @users from
- *     1 to TLB_PENDING_FILTER_CLEARING.  A registrant's increment either
+ *  3. No registration slips between "I am the last" and the reset, where
+ *     the reset would wipe the marks of a deferrer that registered and
+ *     marked in between.  The decision and the claim are one
+ *     atomic_try_cmpxchg() of @users from 1 to
+ *     TLB_PENDING_FILTER_CLEARING.  A registrant's increment either
  *     lands first (the cmpxchg fails, the last-but-one merely decrements) or
  *     finds CLEARING set and waits until the reset is over.  The resetter
  *     runs with preemption disabled for the two stores in between, so the
@@ -86,9 +100,9 @@
  *     had completed before the value F read was written, contradicting the
  *     choice of D.  Hence the bucket, lo and hi F reads all cover A: no
  *     false negative, whatever the order and the interleaving of the loads.
- *     The model checks this with the three loads as separate steps
- *     (tpf/model/ in the project's tree, mutant "span extended after the
- *     unlock").
+ *     A model of the protocol in Promela, checked with spin, makes the
+ *     three loads separate steps and finds no false negative; it rejects
+ *     the variant that extends the span after the unlock.
  *
  * Overlapping deferrers keep each other's buckets set until the last one
  * leaves: extra false positives, never worse than mm_tlb_flush_pending(),
@@ -299,7 +313,7 @@ bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
 {
 	struct mm_struct *mm = vma->vm_mm;
 	bool pending = mm_tlb_flush_pending(mm);
-	int answer = TPF_MODE_UPSTREAM;
+	int answer = TPF_MODE_PENDING;
 	bool flush = pending;
 
 	if (vma_is_accessible(vma) && !is_vm_hugetlb_page(vma)) {
@@ -315,8 +329,8 @@ bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
 			}
 			fallthrough;
 		default:
-			/* TPF_MODE_UPSTREAM, TPF_MODE_MOVED: the mm-wide answer. */
-			answer = TPF_MODE_UPSTREAM;
+			/* TPF_MODE_PENDING, TPF_MODE_MOVED: the mm-wide answer. */
+			answer = TPF_MODE_PENDING;
 			break;
 		}
 	}
@@ -330,9 +344,9 @@ bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
  * Deferrers mark in every mode, so that it may change at any time; only
  * do_wp_page() follows it, reading it once per fault
  * (tlb_pending_filter_get_mode()).  A plain word rather than a static key:
- * do_wp_page() reads it only in uffd-wp VMAs, where upstream reads
- * mm->tlb_flush_pending at the same point, and a static key would be read
- * at two patch sites instead of once.
+ * do_wp_page() reads it only in uffd-wp VMAs, where the kernel without the
+ * filter reads mm->tlb_flush_pending at the same point, and a static key
+ * would be read at two patch sites instead of once.
  */
 int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
 
@@ -369,7 +383,7 @@ static int __init tlb_pending_filter_setup(char *str)
 	}
 	if (!kstrtobool(str, &on)) {
 		tlb_pending_filter_mode_word = on ? TPF_MODE_FILTER :
-						    TPF_MODE_UPSTREAM;
+						    TPF_MODE_PENDING;
 		return 1;
 	}
 	pr_warn("tlb_pending_filter=%s: expected on, off or 0-%d\n", str,

@@ -25,14 +25,17 @@
  * false negative) can never be observed.  The argument is written next to
  * the code in mm/tlb_pending_filter.c.
  *
- * Only deferrals that a fault can overlap are marked: those made under the
- * mmap lock for read (UFFDIO_WRITEPROTECT, NUMA hinting).  A deferrer that
- * holds the mmap lock for write and its VMAs write-locked until its flush
- * has completed (mprotect(), soft-dirty clear_refs) cannot be seen by any
- * fault, and only asserts so (tlb_pending_filter_assert_excluded()).
+ * Only deferrals that a copy or a migration can overlap are marked: those
+ * change_protection() makes under the mmap lock for read
+ * (UFFDIO_WRITEPROTECT, NUMA hinting).  A deferrer that holds the mmap
+ * lock for write and its VMAs write-locked until its flush has completed
+ * (mprotect(), soft-dirty clear_refs) cannot be seen by any fault, and
+ * only asserts so (tlb_pending_filter_assert_excluded());
+ * mapping_dirty_helpers only write-protects shared VMAs, where
+ * do_wp_page() never copies.
  *
  * With CONFIG_TLB_PENDING_FILTER=n the deferrer side compiles away and
- * tlb_pending_filter_test() is mm_tlb_flush_pending(), as upstream.
+ * tlb_pending_filter_test() is mm_tlb_flush_pending(), as without it.
  */
 #ifndef _LINUX_TLB_PENDING_FILTER_H
 #define _LINUX_TLB_PENDING_FILTER_H
@@ -239,12 +242,12 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 
 /**
  * enum tlb_pending_filter_mode - how do_wp_page() guards a copy
- * @TPF_MODE_UPSTREAM: flush if mm_tlb_flush_pending(), checked before the
+ * @TPF_MODE_PENDING: flush if mm_tlb_flush_pending(), checked before the
  *	reuse decision, as without the filter (vm.tlb_pending_filter=0)
  * @TPF_MODE_FILTER: flush if the filter may hold the faulting address,
  *	checked just before the copy (1, the default)
  * @TPF_MODE_MOVED: flush if mm_tlb_flush_pending(), checked just before
- *	the copy: upstream's check at the filter's place, for measurements
+ *	the copy: the mm-wide check at the filter's place, for measurements
  *	only (2)
  * @TPF_MODE_NEVER: never flush before a copy (3).  Can lose user data; only
  *	with CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH, for the lost-write
@@ -252,7 +255,7 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
  * @TPF_MODE_NONE: not a mode; do_wp_page() in a VMA without uffd-wp
  */
 enum tlb_pending_filter_mode {
-	TPF_MODE_UPSTREAM,
+	TPF_MODE_PENDING,
 	TPF_MODE_FILTER,
 	TPF_MODE_MOVED,
 	TPF_MODE_NEVER,
@@ -368,7 +371,7 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 {
 }
 
-/* Without the filter, any pending flush in the mm counts, as upstream. */
+/* Without the filter, any pending flush in the mm counts. */
 static inline bool tlb_pending_filter_test(struct mm_struct *mm,
 					   unsigned long addr)
 {

@@ -1219,13 +1219,13 @@ struct tpf_wp_expect {
 
 /*
  * A copy while some mmu_gather is open that has not marked the copy's
- * bucket: upstream's check flushes wherever it is made, the filter not.
+ * bucket: the mm-wide check flushes wherever it is made, the filter not.
  * A mode the kernel does not know, and mode 3 in a kernel without the
  * debug option, take the mm-wide answer at the copy, and so flush.
  */
 static const struct tpf_wp_expect tpf_wp_copy_unrelated_pending[] = {
 	{ TPF_MODE_FILTER, 0, 1 },
-	{ TPF_MODE_UPSTREAM, 1, 1 },
+	{ TPF_MODE_PENDING, 1, 1 },
 	{ TPF_MODE_MOVED, 1, 1 },
 	{ TPF_MODE_NEVER,
 	  !IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH), 1 },
@@ -1245,7 +1245,7 @@ static void tpf_wp_expect_copy(struct kunit *test, struct tpf_wp *wp,
 
 /*
  * A flush is pending in the mm (mm_tlb_flush_pending()), but for another
- * bucket: the filter lets the copy go without a flush; upstream's check
+ * bucket: the filter lets the copy go without a flush; the mm-wide check
  * flushes, before the reuse decision (0) or at the copy (2).
  */
 static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
@@ -1356,16 +1356,16 @@ static void tpf_wp_mprotect_marks_nothing(struct kunit *test)
 /*
  * change_protection() write-protects an exclusive anonymous page and marks
  * it, as UFFDIO_WRITEPROTECT does; a write fault before the gather's
- * flush reuses the page.  Only
- * upstream's check at upstream's place flushes for a reuse; the filter
- * and the moved check are made at the copy, which a reuse never reaches
+ * flush reuses the page.  Only the mm-wide check before the reuse
+ * decision flushes for a reuse; the filter and the moved check are made
+ * at the copy, which a reuse never reaches
  * (a stale writable entry points at the very page being made writable).
  */
 static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 {
 	static const struct tpf_wp_expect cases[] = {
 		{ TPF_MODE_FILTER, 0, 0 },
-		{ TPF_MODE_UPSTREAM, 1, 0 },
+		{ TPF_MODE_PENDING, 1, 0 },
 		{ TPF_MODE_MOVED, 0, 0 },
 	};
 	unsigned int i;
@@ -1442,7 +1442,7 @@ static void tpf_wp_zap_zero_pte(struct kunit *test, struct tpf_wp *wp,
  * of the same address no longer flushes.  Zaps never mark the filter; the
  * stale entry a zap leaves maps the zapped page, not the page being
  * copied, and a write through it races the zap, which discards it.
- * Upstream's check (0, and 2 at the copy) flushes, since the zap's gather
+ * The mm-wide check (0, and 2 at the copy) flushes, since the zap's gather
  * keeps mm_tlb_flush_pending() raised.
  */
 static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
@@ -1500,10 +1500,10 @@ static void tpf_wp_mode_change_mid_fault_still_checks(struct kunit *test)
 	static const struct {
 		int seen, after;
 	} flips[] = {
-		{ TPF_MODE_FILTER, TPF_MODE_UPSTREAM },
-		{ TPF_MODE_MOVED, TPF_MODE_UPSTREAM },
-		{ TPF_MODE_UPSTREAM, TPF_MODE_FILTER },
-		{ TPF_MODE_UPSTREAM, TPF_MODE_MOVED },
+		{ TPF_MODE_FILTER, TPF_MODE_PENDING },
+		{ TPF_MODE_MOVED, TPF_MODE_PENDING },
+		{ TPF_MODE_PENDING, TPF_MODE_FILTER },
+		{ TPF_MODE_PENDING, TPF_MODE_MOVED },
 	};
 	unsigned int i;
 
@@ -1757,15 +1757,15 @@ static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
 	KUNIT_EXPECT_TRUE(test, pn->pending);
 
-	tlb_pending_filter_set_mode(TPF_MODE_UPSTREAM);
+	tlb_pending_filter_set_mode(TPF_MODE_PENDING);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
 	tlb_pending_filter_set_mode(TPF_MODE_MOVED);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
 	tlb_pending_filter_set_mode(TPF_MODE_UNKNOWN);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
 	tlb_pending_filter_set_mode(TPF_MODE_FILTER);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);
@@ -1803,7 +1803,7 @@ static void tpf_pn_mprotect_prot_none_takes_mm_wide_answer(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(pn->mm, addr));
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
 	KUNIT_EXPECT_TRUE(test, pn->pending);
 	tlb_finish_mmu(&tlb);
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 1));
@@ -1841,7 +1841,7 @@ static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
 	mmap_read_lock(pn->mm);
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 0));
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, huge, 0));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_UPSTREAM);
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);
 	tpf_pn_teardown(pn);

@@ -96,4 +96,30 @@ for o in "${objs[@]}"; do
 	fi
 done
 [ $bad -eq 0 ] || die "CONFIG_TLB_PENDING_FILTER=n changes the code of upstream objects"
+
+# CONFIG_KUNIT=m, as distributions build it (x86_64 only).  The KUnit test
+# is built in only (it calls functions not exported to modules): it must be
+# offered with KUNIT=y and not with KUNIT=m, where a built-in object under
+# lib/tests/ would be left out of vmlinux or fail to link.  lib/tests/ is
+# then built as the modules it holds.
+if [ "$ARCH" = x86_64 ]; then
+	for kunit in y m; do
+		km=$BUILD/kunit-$kunit-overlay
+		step "configuring $km (CONFIG_KUNIT=$kunit, KUNIT_ALL_TESTS, the test asked for)"
+		obj_config "$km" "$SRC" y
+		"$SRC/scripts/config" --file "$km/.config" --set-val KUNIT "$kunit" \
+			--set-val KUNIT_ALL_TESTS "$kunit" -e TLB_PENDING_FILTER_KUNIT_TEST
+		make -s -C "$SRC" O="$km" ARCH="$ARCH" olddefconfig
+		grep -q "^CONFIG_KUNIT=$kunit" "$km/.config" ||
+			die "$km/.config: CONFIG_KUNIT=$kunit did not stick"
+		got=$(sed -n 's/^CONFIG_TLB_PENDING_FILTER_KUNIT_TEST=//p' "$km/.config")
+		want=; [ "$kunit" = y ] && want=y
+		[ "$got" = "$want" ] ||
+			die "CONFIG_KUNIT=$kunit: CONFIG_TLB_PENDING_FILTER_KUNIT_TEST=${got:-unset}, expected ${want:-unset}"
+		echo "CONFIG_KUNIT=$kunit: CONFIG_TLB_PENDING_FILTER_KUNIT_TEST=${got:-unset}, as it must be"
+	done
+	step "building lib/tests/ with CONFIG_KUNIT=m"
+	make -s -C "$SRC" O="$km" ARCH="$ARCH" -j"$JOBS" lib/tests/
+	echo "CONFIG_KUNIT=m: lib/tests/ builds"
+fi
 echo "${#objs[@]} $ARCH objects built with CONFIG_TLB_PENDING_FILTER=n, code identical to upstream"

@@ -141,7 +141,11 @@ for m in "${msgs[@]}"; do
 		maintainers_now > "$TREE/MAINTAINERS.new" && mv "$TREE/MAINTAINERS.new" "$TREE/MAINTAINERS"
 		g add MAINTAINERS
 	fi
-	{ sed '1,2d' "$MSGS/$m"; printf '\nSigned-off-by: %s\n' "$IDENT"; } > "$SDIR/msg"
+	# A description that ends in trailers (Suggested-by:, Link:) gets the
+	# Signed-off-by: in the same block.
+	sep='\n'
+	tail -n 1 "$MSGS/$m" | grep -qE '^[A-Z][A-Za-z-]*: ' && sep=
+	{ sed '1,2d' "$MSGS/$m"; printf "${sep}Signed-off-by: %s\n" "$IDENT"; } > "$SDIR/msg"
 	g commit -q -F "$SDIR/msg" || die "series: $m: commit failed"
 done
 cmp -s "$TREE/MAINTAINERS" "$SRC/MAINTAINERS" ||

@@ -408,10 +408,10 @@ def build_rows(runs):
             'NUMA hinting faults', 'info', bench('numa_hint_faults'))
     # n and p: the PROT_NONE decisions, per migration and per page out.
     pn = lambda what: lambda r: r['perf'].get(f'tlb_pending_filter:tpf_protnone/{what}')
-    for shape, unit, key, goal, what in (
-            ('n', 'migration', 'pgmigrate_success', '0.10',
+    for shape, unit, units, key, goal, what in (
+            ('n', 'migration', 'migrations', 'pgmigrate_success', '0.10',
              'migrations of NUMA-hinted PTEs vs zaps'),
-            ('p', 'page paged out', 'pswpout', '0.05',
+            ('p', 'page paged out', 'pages paged out', 'pswpout', '0.05',
              'MADV_PAGEOUT of NUMA-hinted PTEs')):
         if shape not in present:
             continue
@@ -424,8 +424,8 @@ def build_rows(runs):
             'mm-wide\nanswer', 'info', per(pn('pending')))
         add(shape, f'TLB shootdown IPIs per {unit} (tlb_flush reason 4)',
             'shootdown\nIPIs', 'count', per(ipis))
-        add(shape, f'{unit}s in the run ({key}, vmstat)',
-            f'{unit}s', 'info', bench(key))
+        add(shape, f'{units} in the run ({key}, vmstat)',
+            units, 'info', bench(key))
     # d's deferrals: the filter's marks per call, mode 1 only.
     per_call = lambda r: quotient(r['perf'].get('tlb_pending_filter:tpf_mark'),
                                   r['bench'].get('calls'))

@@ -1035,6 +1035,21 @@ static int tpf_wp_check_mode(struct tpf_wp *wp)
 }
 
 /*
+ * @pages private anonymous read-write pages, none faulted in yet, in the
+ * test thread's own mm (kunit_vm_mmap() gives it one); their address.
+ */
+static unsigned long tpf_map_anon(struct kunit *test, unsigned long pages)
+{
+	unsigned long addr = kunit_vm_mmap(test, NULL, 0, pages * PAGE_SIZE,
+					   PROT_READ | PROT_WRITE,
+					   MAP_ANONYMOUS | MAP_PRIVATE, 0);
+
+	KUNIT_ASSERT_FALSE_MSG(test, !addr || IS_ERR_VALUE(addr),
+			       "kunit_vm_mmap: %#lx", addr);
+	return addr;
+}
+
+/*
  * @pages private anonymous pages in a VM_UFFD_WP VMA, none faulted in yet;
  * vm.tlb_pending_filter set to @mode until tpf_wp_teardown().
  */
@@ -1049,11 +1064,7 @@ static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
 
 	wp = kunit_kzalloc(test, sizeof(*wp), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, wp);
-	wp->addr = kunit_vm_mmap(test, NULL, 0, pages * PAGE_SIZE,
-				 PROT_READ | PROT_WRITE,
-				 MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_FALSE_MSG(test, !wp->addr || IS_ERR_VALUE(wp->addr),
-			       "kunit_vm_mmap: %#lx", wp->addr);
+	wp->addr = tpf_map_anon(test, pages);
 	wp->mm = current->mm;
 
 	mmap_write_lock(wp->mm);
@@ -1606,11 +1617,7 @@ static struct tpf_pn *tpf_pn_setup(struct kunit *test, unsigned long pages,
 
 	pn = kunit_kzalloc(test, sizeof(*pn), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pn);
-	pn->addr = kunit_vm_mmap(test, NULL, 0, pages * PAGE_SIZE,
-				 PROT_READ | PROT_WRITE,
-				 MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_FALSE_MSG(test, !pn->addr || IS_ERR_VALUE(pn->addr),
-			       "kunit_vm_mmap: %#lx", pn->addr);
+	pn->addr = tpf_map_anon(test, pages);
 	pn->mm = current->mm;
 	for (i = 0; i < pages; i++)
 		KUNIT_ASSERT_EQ(test, copy_to_user((void __user *)

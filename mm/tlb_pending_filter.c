@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TLB pending filter: registration and reset of the per-mm deferred-flush
- * Bloom filter.  The marking and testing sides are inline, see
- * include/linux/tlb_pending_filter.h.
+ * TLB pending filter: marking, registration and reset of the per-mm
+ * deferred-flush Bloom filter, its PROT_NONE answer and its switch.  The
+ * testing side is inline, see include/linux/tlb_pending_filter.h.
  *
  * The invariant
  * =============
@@ -112,18 +112,128 @@
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
 #include <linux/atomic.h>
+#include <linux/debugfs.h>
 #include <linux/init.h>
+#include <linux/jump_label.h>
 #include <linux/kstrtox.h>
 #include <linux/mm_types.h>
 #include <linux/mmdebug.h>
 #include <linux/preempt.h>
 #include <linux/processor.h>
-#include <linux/sysctl.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
 #include <linux/tlb_pending_filter.h>
 #include <asm/tlb.h>
 
 #define CREATE_TRACE_POINTS
 #include <trace/events/tlb_pending_filter.h>
+
+/*
+ * tlb_pending_filter_range_bits - the filter bits of an address range
+ * @start: first address of the range
+ * @end: address just past the range; must be greater than @start
+ *
+ * Every page that overlaps [@start, @end) contributes its bit.  A range of
+ * %TLB_PENDING_FILTER_BUCKETS pages or more sets every bit, which is what a
+ * huge PMD (512 pages) always does.
+ *
+ * Return: the OR of tlb_pending_filter_bit() over the pages of the range.
+ */
+VISIBLE_IF_KUNIT unsigned long
+tlb_pending_filter_range_bits(unsigned long start, unsigned long end)
+{
+	unsigned long first = start >> PAGE_SHIFT;
+	unsigned long pages = ((end - 1) >> PAGE_SHIFT) - first + 1;
+	unsigned int shift = first % TLB_PENDING_FILTER_BUCKETS;
+	unsigned long mask;
+
+	if (pages >= TLB_PENDING_FILTER_BUCKETS)
+		return TLB_PENDING_FILTER_ALL;
+
+	/* @pages consecutive buckets starting at @shift, wrapping around. */
+	mask = BIT(pages) - 1;
+	if (!shift)
+		return mask;
+	return (mask << shift) | (mask >> (TLB_PENDING_FILTER_BUCKETS - shift));
+}
+
+/*
+ * Lower @lo to @start, or raise @hi to @end: test before set, so that a span
+ * that already covers the range costs a load; otherwise a cmpxchg loop, as
+ * deferrers under other page-table locks may move the same bound.  Between
+ * two resets a bound only ever moves outwards.  Relaxed: the caller's PTL
+ * release publishes the bound (see tlb_pending_filter_publish()).  Return
+ * whether any cmpxchg was issued, failed ones included: a cmpxchg that
+ * lost to another deferrer's wider bound still cost an atomic.
+ */
+static bool tlb_pending_filter_lower(atomic_long_t *lo, unsigned long start)
+{
+	long old = atomic_long_read(lo);
+	bool rmw = false;
+
+	do {
+		if ((unsigned long)old <= start)
+			return rmw;
+		rmw = true;
+	} while (!atomic_long_try_cmpxchg_relaxed(lo, &old, start));
+	return true;
+}
+
+static bool tlb_pending_filter_raise(atomic_long_t *hi, unsigned long end)
+{
+	long old = atomic_long_read(hi);
+	bool rmw = false;
+
+	do {
+		if ((unsigned long)old >= end)
+			return rmw;
+		rmw = true;
+	} while (!atomic_long_try_cmpxchg_relaxed(hi, &old, end));
+	return true;
+}
+
+/*
+ * tlb_pending_filter_publish - add a range to the mm's filter
+ * @mm: the mm whose flush is deferred
+ * @start: first address of the PTEs whose flush is deferred, in one page
+ *	table
+ * @end: address just past them; greater than @start
+ *
+ * Sets the buckets of the range and extends the span over it.  The caller
+ * must be registered (tlb_pending_filter_register()) and must hold the
+ * page-table lock of the PTEs whose flush it defers, after having written
+ * them: the unlock then orders PTE writes, buckets and span before any
+ * fault path that takes the same lock and tests the filter.
+ *
+ * Buckets that are already set, and bounds that already cover the range,
+ * are not written again: no reset can happen while the caller is
+ * registered, so once there they stay until the caller unregisters, and
+ * the PTL release is cumulative over the stores that put them there.  A
+ * page table within the span whose buckets are all set costs three loads
+ * of one cache line.
+ *
+ * Return: true if an atomic RMW was issued, false if the filter already
+ * held the range.
+ */
+VISIBLE_IF_KUNIT bool
+tlb_pending_filter_publish(struct mm_struct *mm, unsigned long start,
+			   unsigned long end)
+{
+	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+	unsigned long bits = tlb_pending_filter_range_bits(start, end);
+	bool atomic = false;
+
+	if (tlb_pending_filter_lower(&filter->lo, start))
+		atomic = true;
+	if (tlb_pending_filter_raise(&filter->hi, end))
+		atomic = true;
+	if ((atomic_long_read(&filter->buckets) & bits) != bits) {
+		atomic_long_or(bits, &filter->buckets);
+		atomic = true;
+	}
+	return atomic;
+}
 
 /**
  * tlb_pending_filter_register - count a deferrer before its first mark
@@ -288,10 +398,10 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  *     caller cleared was read: point 2's ordering is that of the PTL.
  *
  * Hence: in an accessible VMA, a PROT_NONE PTE whose address the filter
- * does not hold cannot be cached.  The measurement modes of the runtime
- * switch apply here as in do_wp_page(): TPF_MODE_FILTER asks the filter,
- * TPF_MODE_NEVER (CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH only) never
- * flushes, and every other value takes the mm-wide answer.
+ * does not hold cannot be cached.  The switch applies here as in
+ * do_wp_page(), through tlb_pending_filter_answer(): tlb_pending_filter=off
+ * takes the mm-wide answer, and so do the debug modes but the one that
+ * never flushes.
  */
 
 /**
@@ -299,12 +409,14 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  * @vma: the VMA that maps @addr
  * @addr: the user address of a PTE for which pte_protnone() is true
  *
- * The decision of tlb_pending_pte_accessible() for a PROT_NONE PTE: the
- * filter's answer for @addr in an accessible VMA that is not hugetlb (see
- * the argument above), mm_tlb_flush_pending() anywhere else.  Reports
- * which answer was used, what the mm-wide answer was and what it decided
- * in the tpf_protnone tracepoint.  Call with the page-table lock of @addr
- * held.
+ * tlb_pending_pte_accessible() asks this for a PROT_NONE PTE that
+ * pte_accessible() reports as cached because some flush is pending in the
+ * mm: the filter's answer for @addr in an accessible VMA that is not
+ * hugetlb (see the argument above), mm_tlb_flush_pending() anywhere else.
+ * Each answer alone is sound, so the caller flushes only if both say so.
+ * Reports which answer was used, what the mm-wide answer was and what it
+ * decided in the tpf_protnone tracepoint.  Call with the page-table lock
+ * of @addr held.
  *
  * Return: true if the caller must flush the TLB for @addr.
  */
@@ -317,22 +429,8 @@ bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
 	bool flush = pending;
 
 	if (vma_is_accessible(vma) && !is_vm_hugetlb_page(vma)) {
-		answer = tlb_pending_filter_get_mode();
-		switch (answer) {
-		case TPF_MODE_FILTER:
-			flush = tlb_pending_filter_test(mm, addr);
-			break;
-		case TPF_MODE_NEVER:
-			if (IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH)) {
-				flush = false;
-				break;
-			}
-			fallthrough;
-		default:
-			/* TPF_MODE_PENDING, TPF_MODE_MOVED: the mm-wide answer. */
-			answer = TPF_MODE_PENDING;
-			break;
-		}
+		answer = tlb_pending_filter_answer(tlb_pending_filter_get_mode());
+		flush = tlb_pending_filter_decide(mm, addr, answer);
 	}
 	trace_tpf_protnone(mm, addr, answer, pending, flush);
 	return flush;
@@ -340,92 +438,148 @@ bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
 #endif /* CONFIG_TLB_PENDING_FILTER_PROTNONE */
 
 /*
- * The runtime switch, vm.tlb_pending_filter: an enum tlb_pending_filter_mode.
- * Deferrers mark in every mode, so that it may change at any time; only
- * do_wp_page() follows it, reading it once per fault
- * (tlb_pending_filter_get_mode()).  A plain word rather than a static key:
- * do_wp_page() reads it only in uffd-wp VMAs, where the kernel without the
- * filter reads mm->tlb_flush_pending at the same point, and a static key
- * would be read at two patch sites instead of once.
+ * The switch
+ * ==========
+ *
+ * tlb_pending_filter=off on the command line makes every consumer take the
+ * mm-wide answer, mm_tlb_flush_pending(), where the kernel without the
+ * filter takes it.  Deferrers mark whatever the switch says: a mark costs
+ * them little, and the filter stays sound if the mode changes under a
+ * deferral, as it can with CONFIG_TLB_PENDING_FILTER_DEBUG, where
+ * /sys/kernel/debug/tlb_pending_filter/mode switches between the modes of
+ * enum tlb_pending_filter_mode at run time to compare them in one boot.
  */
-int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
+#ifdef CONFIG_TLB_PENDING_FILTER_DEBUG
+static int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
 
-/* The highest mode the sysctl and the boot parameter accept. */
-static const int tlb_pending_filter_mode_max =
-	IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) ? TPF_MODE_NEVER :
-							      TPF_MODE_MOVED;
-
-#if IS_ENABLED(CONFIG_KUNIT)
-/* Out of line with KUnit: a static stub can change the mode mid-fault. */
+/*
+ * Out of line, so that KUnit can change the mode between do_wp_page()'s
+ * reading and its copy.  READ_ONCE() pairs with tlb_pending_filter_set()'s
+ * WRITE_ONCE(): any one value written will do.
+ */
 int tlb_pending_filter_get_mode(void)
 {
 	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_get_mode);
 	return READ_ONCE(tlb_pending_filter_mode_word);
 }
 
-/* Sets the mode as the sysctl does, for KUnit. */
-void tlb_pending_filter_set_mode(int mode)
+static int tlb_pending_filter_set(int mode)
 {
 	WRITE_ONCE(tlb_pending_filter_mode_word, mode);
+	return 0;
+}
+#else
+DEFINE_STATIC_KEY_TRUE(tlb_pending_filter_on);
+
+/* Only on and off without the debug modes.  May sleep. */
+static int tlb_pending_filter_set(int mode)
+{
+	if (mode == TPF_MODE_FILTER)
+		static_branch_enable(&tlb_pending_filter_on);
+	else if (mode == TPF_MODE_PENDING)
+		static_branch_disable(&tlb_pending_filter_on);
+	else
+		return -EINVAL;
+	return 0;
 }
 #endif
 
-/* on, off and 0 to the highest mode built in. */
+#if IS_ENABLED(CONFIG_KUNIT)
+/*
+ * Sets the mode for KUnit: any value with the debug modes, to see what a
+ * mode this kernel does not know does; else on or off, or -EINVAL.
+ */
+int tlb_pending_filter_set_mode(int mode)
+{
+	return tlb_pending_filter_set(mode);
+}
+#endif
+
 static int __init tlb_pending_filter_setup(char *str)
 {
 	bool on;
-	int mode;
 
-	if (!kstrtoint(str, 0, &mode) && mode >= 0 &&
-	    mode <= tlb_pending_filter_mode_max) {
-		tlb_pending_filter_mode_word = mode;
-		return 1;
+	if (kstrtobool(str, &on)) {
+		pr_warn("tlb_pending_filter=%s: expected on or off\n", str);
+		return 0;
 	}
-	if (!kstrtobool(str, &on)) {
-		tlb_pending_filter_mode_word = on ? TPF_MODE_FILTER :
-						    TPF_MODE_PENDING;
-		return 1;
-	}
-	pr_warn("tlb_pending_filter=%s: expected on, off or 0-%d\n", str,
-		tlb_pending_filter_mode_max);
-	return 0;
+	tlb_pending_filter_set(on ? TPF_MODE_FILTER : TPF_MODE_PENDING);
+	return 1;
 }
 __setup("tlb_pending_filter=", tlb_pending_filter_setup);
 
-static int tlb_pending_filter_sysctl(const struct ctl_table *table, int write,
-				     void *buffer, size_t *lenp, loff_t *ppos)
-{
-	int mode = tlb_pending_filter_get_mode();
-	struct ctl_table t = {
-		.data = &mode,
-		.maxlen = sizeof(mode),
-		.extra1 = SYSCTL_ZERO,
-		.extra2 = (void *)&tlb_pending_filter_mode_max,
-	};
-	int ret;
-
-	/* Out of range or not a number: -EINVAL, and the mode is unchanged. */
-	ret = proc_dointvec_minmax(&t, write, buffer, lenp, ppos);
-	if (!ret && write) {
-		if (mode == TPF_MODE_NEVER)
-			pr_warn_once("vm.tlb_pending_filter=3: copies in uffd-wp VMAs no longer flush; user data can be lost\n");
-		WRITE_ONCE(tlb_pending_filter_mode_word, mode);
-	}
-	return ret;
-}
-
-static struct ctl_table tlb_pending_filter_table[] = {
-	{
-		.procname	= "tlb_pending_filter",
-		.maxlen		= sizeof(int),
-		.mode		= 0644,
-		.proc_handler	= tlb_pending_filter_sysctl,
-	},
+#ifdef CONFIG_TLB_PENDING_FILTER_DEBUG
+static const char * const tlb_pending_filter_mode_names[] = {
+	[TPF_MODE_PENDING]	= "pending",
+	[TPF_MODE_FILTER]	= "filter",
+	[TPF_MODE_MOVED]	= "moved",
+	[TPF_MODE_NEVER]	= "never",
 };
 
-static int __init tlb_pending_filter_init_sysctl(void)
+/* The modes this kernel accepts: "never" only with the no-flush option. */
+static int tlb_pending_filter_modes(void)
 {
-	register_sysctl_init("vm", tlb_pending_filter_table);
+	return IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) ?
+	       TPF_MODE_NEVER + 1 : TPF_MODE_NEVER;
+}
+
+/* "pending [filter] moved never": the current mode in brackets. */
+static int tlb_pending_filter_mode_show(struct seq_file *m, void *v)
+{
+	int mode = tlb_pending_filter_get_mode();
+	int i;
+
+	for (i = 0; i < tlb_pending_filter_modes(); i++)
+		seq_printf(m, i == mode ? "%s[%s]" : "%s%s", i ? " " : "",
+			   tlb_pending_filter_mode_names[i]);
+	seq_putc(m, '\n');
 	return 0;
 }
-core_initcall(tlb_pending_filter_init_sysctl);
+
+/* One of the names; anything else is -EINVAL and leaves the mode alone. */
+static ssize_t tlb_pending_filter_mode_write(struct file *file,
+					     const char __user *ubuf,
+					     size_t count, loff_t *ppos)
+{
+	char buf[16];
+	int mode;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	mode = __sysfs_match_string(tlb_pending_filter_mode_names,
+				    tlb_pending_filter_modes(), buf);
+	if (mode < 0)
+		return mode;
+	if (mode == TPF_MODE_NEVER)
+		pr_warn_once("tlb_pending_filter: mode \"never\": deferred TLB flushes are no longer honoured; user data can be lost\n");
+	tlb_pending_filter_set(mode);
+	return count;
+}
+
+static int tlb_pending_filter_mode_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, tlb_pending_filter_mode_show, NULL);
+}
+
+static const struct file_operations tlb_pending_filter_mode_fops = {
+	.owner		= THIS_MODULE,
+	.open		= tlb_pending_filter_mode_open,
+	.read		= seq_read,
+	.write		= tlb_pending_filter_mode_write,
+	.llseek		= seq_lseek,
+	.release	= single_release,
+};
+
+static int __init tlb_pending_filter_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("tlb_pending_filter", NULL);
+
+	debugfs_create_file("mode", 0644, dir, NULL,
+			    &tlb_pending_filter_mode_fops);
+	return 0;
+}
+late_initcall(tlb_pending_filter_debugfs_init);
+#endif /* CONFIG_TLB_PENDING_FILTER_DEBUG */

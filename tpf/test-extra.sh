@@ -50,10 +50,12 @@ debug)
 	( ensure_source ) || { fail "kernel source and overlay"; summary; }
 	kunit_run debug x86_64 --kunitconfig="$REPO/tpf/configs/kunit-debug.config" \
 		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
+		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
 		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
 	no_reports debug
 	kunit_run kcsan x86_64 --kunitconfig="$REPO/tpf/configs/kunit-kcsan.config" \
 		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
+		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
 		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
 	no_reports kcsan
 	;;

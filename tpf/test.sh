@@ -37,6 +37,7 @@ checks bench-report "$REPO/tpf/tests/bench-report-test.sh" "$CACHE/bench-report-
 if [ "${TPF_SKIP_KUNIT:-}" != 1 ]; then
 	kunit_run x86_64 x86_64 \
 		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
+		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
 		"${KUNIT_QEMU[@]}" \
 		--qemu_args=-accel --qemu_args=tcg,thread=multi
 fi
@@ -95,7 +96,7 @@ if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
 		# writer holding a stale entry while one CPU scans and another
 		# migrates.
 		GUEST_SMP=4 guest_judge numa "$REPO/tpf/guest-numa.list" \
-			"tpf_modes=0,1,2,3 tpf_no_sysctl_test numa=fake=2 numa_balancing=enable"
+			"tpf_modes=0,1,2,3 tpf_no_mode_test numa=fake=2 numa_balancing=enable"
 	fi
 fi
 

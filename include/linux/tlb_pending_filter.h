@@ -42,6 +42,7 @@
 
 #include <linux/bits.h>
 #include <linux/bitops.h>
+#include <linux/jump_label.h>
 #include <linux/mm.h>
 #include <linux/mm_inline.h>
 
@@ -78,35 +79,6 @@ static inline unsigned long tlb_pending_filter_bit(unsigned long addr)
 	return BIT(tlb_pending_filter_bucket(addr));
 }
 
-/**
- * tlb_pending_filter_range_bits - the filter bits of an address range
- * @start: first address of the range
- * @end: address just past the range; must be greater than @start
- *
- * Every page that overlaps [@start, @end) contributes its bit.  A range of
- * %TLB_PENDING_FILTER_BUCKETS pages or more sets every bit, which is what a
- * huge PMD (512 pages) always does.
- *
- * Return: the OR of tlb_pending_filter_bit() over the pages of the range.
- */
-static inline unsigned long
-tlb_pending_filter_range_bits(unsigned long start, unsigned long end)
-{
-	unsigned long first = start >> PAGE_SHIFT;
-	unsigned long pages = ((end - 1) >> PAGE_SHIFT) - first + 1;
-	unsigned int shift = first % TLB_PENDING_FILTER_BUCKETS;
-	unsigned long mask;
-
-	if (pages >= TLB_PENDING_FILTER_BUCKETS)
-		return TLB_PENDING_FILTER_ALL;
-
-	/* @pages consecutive buckets starting at @shift, wrapping around. */
-	mask = BIT(pages) - 1;
-	if (!shift)
-		return mask;
-	return (mask << shift) | (mask >> (TLB_PENDING_FILTER_BUCKETS - shift));
-}
-
 #ifdef CONFIG_TLB_PENDING_FILTER
 
 /*
@@ -120,9 +92,15 @@ void tlb_pending_filter_unregister(struct mm_struct *mm);
 void tlb_pending_filter_mark(struct mm_struct *mm,
 			     struct tlb_pending_deferrer *deferrer,
 			     unsigned long start, unsigned long end);
+
 #if IS_ENABLED(CONFIG_KUNIT)
+/* Internals of mm/tlb_pending_filter.c, for its KUnit suite. */
+unsigned long tlb_pending_filter_range_bits(unsigned long start,
+					    unsigned long end);
+bool tlb_pending_filter_publish(struct mm_struct *mm, unsigned long start,
+				unsigned long end);
 void tlb_pending_filter_reset(struct tlb_pending_filter *filter);
-void tlb_pending_filter_set_mode(int mode);
+int tlb_pending_filter_set_mode(int mode);
 #endif
 
 /**
@@ -135,85 +113,6 @@ static inline void tlb_pending_filter_init(struct mm_struct *mm)
 	atomic_long_set(&mm->tlb_pending_filter.lo, ULONG_MAX);
 	atomic_long_set(&mm->tlb_pending_filter.hi, 0);
 	atomic_set(&mm->tlb_pending_filter.users, 0);
-}
-
-/*
- * Lower @lo to @start, or raise @hi to @end: test before set, so that a span
- * that already covers the range costs a load; otherwise a cmpxchg loop, as
- * deferrers under other page-table locks may move the same bound.  Between
- * two resets a bound only ever moves outwards.  Relaxed: the caller's PTL
- * release publishes the bound (see tlb_pending_filter_publish()).  Return
- * whether any cmpxchg was issued, failed ones included: a cmpxchg that
- * lost to another deferrer's wider bound still cost an atomic.
- */
-static inline bool tlb_pending_filter_lower(atomic_long_t *lo,
-					    unsigned long start)
-{
-	long old = atomic_long_read(lo);
-	bool rmw = false;
-
-	do {
-		if ((unsigned long)old <= start)
-			return rmw;
-		rmw = true;
-	} while (!atomic_long_try_cmpxchg_relaxed(lo, &old, start));
-	return true;
-}
-
-static inline bool tlb_pending_filter_raise(atomic_long_t *hi,
-					    unsigned long end)
-{
-	long old = atomic_long_read(hi);
-	bool rmw = false;
-
-	do {
-		if ((unsigned long)old >= end)
-			return rmw;
-		rmw = true;
-	} while (!atomic_long_try_cmpxchg_relaxed(hi, &old, end));
-	return true;
-}
-
-/**
- * tlb_pending_filter_publish - add a range to the mm's filter
- * @mm: the mm whose flush is deferred
- * @start: first address of the PTEs whose flush is deferred, in one page
- *	table
- * @end: address just past them; greater than @start
- *
- * Sets the buckets of the range and extends the span over it.  The caller
- * must be registered (tlb_pending_filter_register()) and must hold the
- * page-table lock of the PTEs whose flush it defers, after having written
- * them: the unlock then orders PTE writes, buckets and span before any
- * fault path that takes the same lock and tests the filter.
- *
- * Buckets that are already set, and bounds that already cover the range,
- * are not written again: no reset can happen while the caller is
- * registered, so once there they stay until the caller unregisters, and
- * the PTL release is cumulative over the stores that put them there.  A
- * page table within the span whose buckets are all set costs three loads
- * of one cache line.
- *
- * Return: true if an atomic RMW was issued, false if the filter already
- * held the range.
- */
-static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
-					      unsigned long start,
-					      unsigned long end)
-{
-	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
-	unsigned long bits = tlb_pending_filter_range_bits(start, end);
-	bool atomic = false;
-
-	if (tlb_pending_filter_lower(&filter->lo, start))
-		atomic = true;
-	if (tlb_pending_filter_raise(&filter->hi, end))
-		atomic = true;
-	if ((atomic_long_read(&filter->buckets) & bits) != bits) {
-		atomic_long_or(bits, &filter->buckets);
-		atomic = true;
-	}
-	return atomic;
 }
 
 /**
@@ -239,53 +138,6 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 		deferrer->registered = false;
 	}
 }
-
-/**
- * enum tlb_pending_filter_mode - how do_wp_page() guards a copy
- * @TPF_MODE_PENDING: flush if mm_tlb_flush_pending(), checked before the
- *	reuse decision, as without the filter (vm.tlb_pending_filter=0)
- * @TPF_MODE_FILTER: flush if the filter may hold the faulting address,
- *	checked just before the copy (1, the default)
- * @TPF_MODE_MOVED: flush if mm_tlb_flush_pending(), checked just before
- *	the copy: the mm-wide check at the filter's place, for measurements
- *	only (2)
- * @TPF_MODE_NEVER: never flush before a copy (3).  Can lose user data; only
- *	with CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH, for the lost-write
- *	torture.
- * @TPF_MODE_NONE: not a mode; do_wp_page() in a VMA without uffd-wp
- */
-enum tlb_pending_filter_mode {
-	TPF_MODE_PENDING,
-	TPF_MODE_FILTER,
-	TPF_MODE_MOVED,
-	TPF_MODE_NEVER,
-	TPF_MODE_NONE = -1,
-};
-
-/* The mode of vm.tlb_pending_filter; read it with the function below. */
-extern int tlb_pending_filter_mode_word;
-
-#if IS_ENABLED(CONFIG_KUNIT)
-/* Out of line with KUnit, see below. */
-int tlb_pending_filter_get_mode(void);
-#else
-/**
- * tlb_pending_filter_get_mode - the mode of vm.tlb_pending_filter, now
- *
- * The mode may change at any time.  do_wp_page() reads it once per fault,
- * before its reuse decision, and carries that one reading to the copy:
- * combining two readings could skip both checks.  One load, inline; out of
- * line in kernels with KUnit, so that a test can change the mode between
- * the reading and the copy.  Any one value written by the sysctl or the
- * boot parameter will do: READ_ONCE() pairs with their WRITE_ONCE().
- *
- * Return: an enum tlb_pending_filter_mode other than %TPF_MODE_NONE.
- */
-static inline int tlb_pending_filter_get_mode(void)
-{
-	return READ_ONCE(tlb_pending_filter_mode_word);
-}
-#endif
 
 /**
  * tlb_pending_filter_assert_excluded - a deferral no fault can overlap
@@ -341,17 +193,98 @@ static inline bool tlb_pending_filter_test(struct mm_struct *mm,
 	       addr < (unsigned long)atomic_long_read(&filter->hi);
 }
 
+/**
+ * enum tlb_pending_filter_mode - how a consumer decides whether to flush
+ * @TPF_MODE_PENDING: ask mm_tlb_flush_pending(), as without the filter;
+ *	do_wp_page() asks before its reuse decision (tlb_pending_filter=off)
+ * @TPF_MODE_FILTER: ask the filter about the address; do_wp_page() asks
+ *	just before the copy (the default)
+ * @TPF_MODE_MOVED: CONFIG_TLB_PENDING_FILTER_DEBUG only: ask
+ *	mm_tlb_flush_pending() where the filter would be asked, to measure
+ *	the filter apart from the place of the check
+ * @TPF_MODE_NEVER: CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH only: never
+ *	flush.  Loses user data; for the lost-write torture, which shows
+ *	which flushes are needed.
+ * @TPF_MODE_NONE: not a mode: do_wp_page() in a VMA without uffd-wp
+ */
+enum tlb_pending_filter_mode {
+	TPF_MODE_PENDING,
+	TPF_MODE_FILTER,
+	TPF_MODE_MOVED,
+	TPF_MODE_NEVER,
+	TPF_MODE_NONE = -1,
+};
+
+#ifdef CONFIG_TLB_PENDING_FILTER_DEBUG
+int tlb_pending_filter_get_mode(void);
+#else
+DECLARE_STATIC_KEY_TRUE(tlb_pending_filter_on);
+
+/**
+ * tlb_pending_filter_get_mode - the mode a consumer decides by, now
+ *
+ * %TPF_MODE_FILTER unless the kernel was booted with tlb_pending_filter=off.
+ * A static key, so one patched jump.  With CONFIG_TLB_PENDING_FILTER_DEBUG
+ * the mode is a word that debugfs can change at any time, read out of
+ * line; either way do_wp_page() reads it once per fault and carries that
+ * reading from its reuse decision to the copy, as two readings that
+ * straddle a change could skip both checks.
+ *
+ * Return: an enum tlb_pending_filter_mode other than %TPF_MODE_NONE.
+ */
+static inline int tlb_pending_filter_get_mode(void)
+{
+	return static_branch_likely(&tlb_pending_filter_on) ? TPF_MODE_FILTER :
+							     TPF_MODE_PENDING;
+}
+#endif
+
+/**
+ * tlb_pending_filter_answer - whose answer a mode takes
+ * @mode: an enum tlb_pending_filter_mode, or any other value
+ *
+ * Return: %TPF_MODE_FILTER for the filter's answer, %TPF_MODE_NEVER for
+ * "no flush" (only with CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH), and
+ * %TPF_MODE_PENDING, mm_tlb_flush_pending(), for every other value: a mode
+ * this kernel does not know flushes whenever any flush is pending.
+ */
+static inline int tlb_pending_filter_answer(int mode)
+{
+	if (mode == TPF_MODE_FILTER)
+		return TPF_MODE_FILTER;
+	if (IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) &&
+	    mode == TPF_MODE_NEVER)
+		return TPF_MODE_NEVER;
+	return TPF_MODE_PENDING;
+}
+
+/**
+ * tlb_pending_filter_decide - must a consumer flush for an address?
+ * @mm: the mm
+ * @addr: the address whose TLB entry the consumer is about to rely on
+ * @answer: what tlb_pending_filter_answer() gave for the consumer's mode
+ *
+ * Same locking as tlb_pending_filter_test().
+ *
+ * Return: true if the consumer must flush the TLB for @addr.
+ */
+static inline bool tlb_pending_filter_decide(struct mm_struct *mm,
+					     unsigned long addr, int answer)
+{
+	switch (answer) {
+	case TPF_MODE_FILTER:
+		return tlb_pending_filter_test(mm, addr);
+	case TPF_MODE_NEVER:
+		return false;
+	default:
+		return mm_tlb_flush_pending(mm);
+	}
+}
+
 #else /* !CONFIG_TLB_PENDING_FILTER */
 
 static inline void tlb_pending_filter_init(struct mm_struct *mm)
 {
-}
-
-static inline bool tlb_pending_filter_publish(struct mm_struct *mm,
-					      unsigned long start,
-					      unsigned long end)
-{
-	return false;
 }
 
 static inline void tlb_pending_filter_mark(struct mm_struct *mm,

@@ -1028,6 +1028,12 @@ static void tpf_wp_check_probe(void *data, struct mm_struct *mm,
 		atomic_inc(&wp->check_flushes);
 }
 
+/*
+ * tpf_test and wp_copy_check fire only with CONFIG_TLB_PENDING_FILTER_DEBUG,
+ * whose modes they compare: the count of them a case expects, else 0.
+ */
+#define TPF_TRACED(n)	(IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG) ? (n) : 0)
+
 /* The mode the last copy was checked by, TPF_MODE_NONE before any. */
 static int tpf_wp_check_mode(struct tpf_wp *wp)
 {
@@ -1050,8 +1056,19 @@ static unsigned long tpf_map_anon(struct kunit *test, unsigned long pages)
 }
 
 /*
+ * Whether this kernel can be put in @mode: any value with the debugfs
+ * modes (CONFIG_TLB_PENDING_FILTER_DEBUG), only on and off with the static
+ * key of production kernels.  The cases skip the modes it cannot take.
+ */
+static bool tpf_mode_available(int mode)
+{
+	return IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG) ||
+	       mode == TPF_MODE_FILTER || mode == TPF_MODE_PENDING;
+}
+
+/*
  * @pages private anonymous pages in a VM_UFFD_WP VMA, none faulted in yet;
- * vm.tlb_pending_filter set to @mode until tpf_wp_teardown().
+ * the filter's mode set to @mode until tpf_wp_teardown().
  */
 static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
 				   int mode)
@@ -1079,7 +1096,8 @@ static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
 	KUNIT_ASSERT_EQ(test,
 			register_trace_wp_copy_check(tpf_wp_check_probe, wp), 0);
 	wp->saved_mode = tlb_pending_filter_get_mode();
-	tlb_pending_filter_set_mode(mode);
+	KUNIT_ASSERT_EQ_MSG(test, tlb_pending_filter_set_mode(mode), 0,
+			    "mode %d", mode);
 	wp->check_mode = TPF_MODE_NONE;
 	return wp;
 }
@@ -1087,7 +1105,7 @@ static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
 /* Undo tpf_wp_setup(); the mm goes away with the test thread. */
 static void tpf_wp_teardown(struct tpf_wp *wp)
 {
-	tlb_pending_filter_set_mode(wp->saved_mode);
+	WARN_ON(tlb_pending_filter_set_mode(wp->saved_mode));
 	unregister_trace_wp_copy_check(tpf_wp_check_probe, wp);
 	unregister_trace_tpf_test(tpf_wp_test_probe, wp);
 	unregister_trace_wp_flush(tpf_wp_flush_probe, wp);
@@ -1185,11 +1203,11 @@ static void tpf_wp_copy_flushes_while_own_flush_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
 	tlb_finish_mmu(&tlb);
 
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), TPF_TRACED(1));
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 1);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), 1);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->check_flushes), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), TPF_TRACED(1));
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->check_flushes), TPF_TRACED(1));
 	tpf_wp_teardown(wp);
 }
 
@@ -1212,9 +1230,9 @@ static void tpf_wp_copy_does_not_flush_after_deferrer_left(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_wp_write(alias), 0);
 
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), TPF_TRACED(1));
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), TPF_TRACED(1));
 	tpf_wp_teardown(wp);
 }
 
@@ -1248,9 +1266,11 @@ static void tpf_wp_expect_copy(struct kunit *test, struct tpf_wp *wp,
 {
 	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
 			    "mode %d", c->mode);
-	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), c->checks,
-			    "mode %d", c->mode);
-	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes), c->flushes,
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks),
+			    TPF_TRACED(c->checks), "mode %d", c->mode);
+	/* In mode 0 the check before the reuse decision flushed, not this. */
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes),
+			    TPF_TRACED(c->mode == TPF_MODE_PENDING ? 0 : c->flushes),
 			    "mode %d", c->mode);
 }
 
@@ -1265,9 +1285,14 @@ static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(tpf_wp_copy_unrelated_pending); i++) {
 		const struct tpf_wp_expect *c = &tpf_wp_copy_unrelated_pending[i];
-		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
-		unsigned long addr = tpf_wp_page(wp, 1);
+		struct tpf_wp *wp;
+		unsigned long addr;
 		struct mmu_gather tlb;
+
+		if (!tpf_mode_available(c->mode))
+			continue;
+		wp = tpf_wp_setup(test, 8, c->mode);
+		addr = tpf_wp_page(wp, 1);
 
 		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
 		tlb_gather_mmu(&tlb, wp->mm);
@@ -1278,10 +1303,12 @@ static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
 
 		tpf_wp_expect_copy(test, wp, c);
 		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->misses),
-				    c->mode == TPF_MODE_FILTER ? 1 : 0,
+				    TPF_TRACED(c->mode == TPF_MODE_FILTER ? 1 : 0),
 				    "mode %d", c->mode);
 		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-		KUNIT_EXPECT_EQ(test, tpf_wp_check_mode(wp), c->mode);
+		KUNIT_EXPECT_EQ(test, tpf_wp_check_mode(wp),
+				IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG) ?
+				c->mode : TPF_MODE_NONE);
 		tpf_wp_teardown(wp);
 	}
 }
@@ -1307,9 +1334,9 @@ static void tpf_wp_copy_outside_span_does_not_flush(struct kunit *test)
 	tlb_finish_mmu(&tlb);
 
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), TPF_TRACED(1));
 	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), TPF_TRACED(1));
 	tpf_wp_teardown(wp);
 }
 
@@ -1368,9 +1395,9 @@ static void tpf_wp_mprotect_marks_nothing(struct kunit *test)
  * change_protection() write-protects an exclusive anonymous page and marks
  * it, as UFFDIO_WRITEPROTECT does; a write fault before the gather's
  * flush reuses the page.  Only the mm-wide check before the reuse
- * decision flushes for a reuse; the filter and the moved check are made
- * at the copy, which a reuse never reaches
- * (a stale writable entry points at the very page being made writable).
+ * decision flushes for a reuse; the filter's answer and the moved check's
+ * are acted on at the copy, which a reuse never reaches (a stale writable
+ * entry points at the very page being made writable).
  */
 static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 {
@@ -1383,10 +1410,15 @@ static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct tpf_wp_expect *c = &cases[i];
-		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
-		unsigned long addr = tpf_wp_page(wp, 5);
+		struct tpf_wp *wp;
+		unsigned long addr;
 		struct mmu_gather tlb;
 		long changed;
+
+		if (!tpf_mode_available(c->mode))
+			continue;
+		wp = tpf_wp_setup(test, 8, c->mode);
+		addr = tpf_wp_page(wp, 5);
 
 		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
 		mmap_read_lock(wp->mm);
@@ -1420,7 +1452,8 @@ static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
 				    "mode %d", c->mode);
 		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits) +
 				      atomic_read(&wp->misses), 0);
-		KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), c->checks);
+		KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks),
+				TPF_TRACED(c->checks));
 		tpf_wp_teardown(wp);
 	}
 }
@@ -1462,9 +1495,14 @@ static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
 
 	for (i = 0; i < ARRAY_SIZE(tpf_wp_copy_unrelated_pending); i++) {
 		const struct tpf_wp_expect *c = &tpf_wp_copy_unrelated_pending[i];
-		struct tpf_wp *wp = tpf_wp_setup(test, 8, c->mode);
-		unsigned long addr = tpf_wp_page(wp, 4);
+		struct tpf_wp *wp;
+		unsigned long addr;
 		struct mmu_gather tlb;
+
+		if (!tpf_mode_available(c->mode))
+			continue;
+		wp = tpf_wp_setup(test, 8, c->mode);
+		addr = tpf_wp_page(wp, 4);
 
 		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
 		tlb_gather_mmu(&tlb, wp->mm);
@@ -1481,8 +1519,8 @@ static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
 }
 
 /*
- * vm.tlb_pending_filter changes between do_wp_page()'s reading of the mode
- * and its copy, as a sysctl write on another CPU would: the first reading
+ * The mode changes between do_wp_page()'s reading of it and its copy, as
+ * a write to the debugfs mode file on another CPU would: the first reading
  * returns @tpf_wp_flip.now, and from then on the mode is @tpf_wp_flip.after,
  * for any later reading too.
  */
@@ -1518,6 +1556,9 @@ static void tpf_wp_mode_change_mid_fault_still_checks(struct kunit *test)
 	};
 	unsigned int i;
 
+	if (!IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG))
+		kunit_skip(test, "needs CONFIG_TLB_PENDING_FILTER_DEBUG");
+
 	for (i = 0; i < ARRAY_SIZE(flips); i++) {
 		struct tpf_wp *wp = tpf_wp_setup(test, 8, flips[i].seen);
 		unsigned long addr = tpf_wp_page(wp, 6);
@@ -1549,6 +1590,35 @@ static void tpf_wp_mode_change_mid_fault_still_checks(struct kunit *test)
 	}
 }
 
+/*
+ * Without CONFIG_TLB_PENDING_FILTER_DEBUG the switch is the static key of
+ * tlb_pending_filter=on|off: it takes on and off, refuses every other mode
+ * and keeps the one it had.
+ */
+static void tpf_switch_is_on_or_off_without_debug(struct kunit *test)
+{
+	static const int refused[] = {
+		TPF_MODE_MOVED, TPF_MODE_NEVER, TPF_MODE_NONE, TPF_MODE_UNKNOWN,
+	};
+	int saved = tlb_pending_filter_get_mode();
+	unsigned int i;
+
+	if (IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG))
+		kunit_skip(test, "CONFIG_TLB_PENDING_FILTER_DEBUG takes every mode");
+
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(TPF_MODE_PENDING), 0);
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_get_mode(), TPF_MODE_PENDING);
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, tlb_pending_filter_set_mode(refused[i]),
+				    -EINVAL, "mode %d", refused[i]);
+		KUNIT_EXPECT_EQ(test, tlb_pending_filter_get_mode(),
+				TPF_MODE_PENDING);
+	}
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(TPF_MODE_FILTER), 0);
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_get_mode(), TPF_MODE_FILTER);
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(saved), 0);
+}
+
 static struct kunit_case tlb_pending_filter_wp_test_cases[] = {
 	KUNIT_CASE(tpf_wp_copy_flushes_while_own_flush_pending),
 	KUNIT_CASE(tpf_wp_copy_does_not_flush_after_deferrer_left),
@@ -1558,6 +1628,7 @@ static struct kunit_case tlb_pending_filter_wp_test_cases[] = {
 	KUNIT_CASE(tpf_wp_reuse_never_flushes_with_filter),
 	KUNIT_CASE(tpf_wp_copy_racing_zap_of_same_address),
 	KUNIT_CASE(tpf_wp_mode_change_mid_fault_still_checks),
+	KUNIT_CASE(tpf_switch_is_on_or_off_without_debug),
 	{}
 };
 
@@ -1630,7 +1701,8 @@ static struct tpf_pn *tpf_pn_setup(struct kunit *test, unsigned long pages,
 
 	KUNIT_ASSERT_EQ(test, register_trace_tpf_protnone(tpf_pn_probe, pn), 0);
 	pn->saved_mode = tlb_pending_filter_get_mode();
-	tlb_pending_filter_set_mode(mode);
+	KUNIT_ASSERT_EQ_MSG(test, tlb_pending_filter_set_mode(mode), 0,
+			    "mode %d", mode);
 #ifdef CONFIG_NUMA_BALANCING
 	/*
 	 * change_pte_range() skips pages of a top-tier node unless NUMA
@@ -1648,7 +1720,7 @@ static void tpf_pn_teardown(struct tpf_pn *pn)
 #ifdef CONFIG_NUMA_BALANCING
 	WRITE_ONCE(sysctl_numa_balancing_mode, pn->saved_numa_mode);
 #endif
-	tlb_pending_filter_set_mode(pn->saved_mode);
+	WARN_ON(tlb_pending_filter_set_mode(pn->saved_mode));
 	unregister_trace_tpf_protnone(tpf_pn_probe, pn);
 	tracepoint_synchronize_unregister();
 }
@@ -1682,7 +1754,9 @@ static void tpf_pn_numa_hint(struct kunit *test, struct tpf_pn *pn,
 /*
  * What ptep_clear_flush() and the batched unmap decide for page @n, asked
  * under its PTE lock (the caller holds the mmap lock as it needs).  The
- * PTE is left in place.
+ * PTE is left in place.  pte_accessible() says yes to a PROT_NONE PTE only
+ * while some flush is pending in the mm, and only then is the filter's
+ * answer asked for (one tpf_protnone event).
  */
 static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 			  struct vm_area_struct *vma, unsigned long n)
@@ -1690,7 +1764,7 @@ static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 	unsigned long addr = tpf_pn_page(pn, n);
 	int decisions = pn->decisions;
 	spinlock_t *ptl;	/* the lock of @addr's page table */
-	bool flush = false;
+	bool flush = false, pending = false;
 	pte_t *pte, val;
 
 	pte = get_locked_pte(pn->mm, addr, &ptl);
@@ -1700,11 +1774,16 @@ static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 	}
 	val = ptep_get(pte);
 	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
-	if (pte_protnone(val))
+	if (pte_protnone(val)) {
+		pending = mm_tlb_flush_pending(pn->mm);
 		flush = tlb_pending_pte_accessible(pn->mm, vma, addr, val);
+	}
 	pte_unmap_unlock(pte, ptl);
-	KUNIT_EXPECT_EQ(test, pn->decisions, decisions + 1);
-	KUNIT_EXPECT_EQ(test, pn->flush, flush);
+	KUNIT_EXPECT_EQ(test, pn->decisions, decisions + pending);
+	if (pending)
+		KUNIT_EXPECT_EQ(test, pn->flush, flush);
+	else
+		KUNIT_EXPECT_FALSE(test, flush);
 	return flush;
 }
 
@@ -1728,9 +1807,9 @@ static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
 	tlb_finish_mmu(&tlb);
 
 	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_FALSE(test, mm_tlb_flush_pending(pn->mm));
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 2));
 	mmap_read_unlock(pn->mm);
-	KUNIT_EXPECT_FALSE(test, pn->pending);
 	tpf_pn_teardown(pn);
 }
 
@@ -1745,10 +1824,14 @@ static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
  */
 static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
 {
+	static const int mm_wide[] = {
+		TPF_MODE_PENDING, TPF_MODE_MOVED, TPF_MODE_UNKNOWN,
+	};
 	struct tpf_pn *pn = tpf_pn_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
 					 TPF_MODE_FILTER);
 	unsigned long alias = 3 + TLB_PENDING_FILTER_BUCKETS;
 	struct mmu_gather tlb, zap;
+	unsigned int i;
 
 	tlb_gather_mmu(&tlb, pn->mm);
 	tpf_pn_numa_hint(test, pn, &tlb, 3);
@@ -1764,16 +1847,15 @@ static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
 	KUNIT_EXPECT_TRUE(test, pn->pending);
 
-	tlb_pending_filter_set_mode(TPF_MODE_PENDING);
-	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
-	tlb_pending_filter_set_mode(TPF_MODE_MOVED);
-	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
-	tlb_pending_filter_set_mode(TPF_MODE_UNKNOWN);
-	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
-	tlb_pending_filter_set_mode(TPF_MODE_FILTER);
+	for (i = 0; i < ARRAY_SIZE(mm_wide); i++) {
+		if (!tpf_mode_available(mm_wide[i]))
+			continue;
+		KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(mm_wide[i]), 0);
+		KUNIT_EXPECT_TRUE_MSG(test, tpf_pn_decide(test, pn, pn->vma, 3),
+				      "mode %d", mm_wide[i]);
+		KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
+	}
+	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(TPF_MODE_FILTER), 0);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);
 

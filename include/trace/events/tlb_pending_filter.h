@@ -32,8 +32,10 @@ TRACE_EVENT(tpf_mark,
 );
 
 /*
- * do_wp_page() tests the filter before copying (mode 1).  The buckets and
- * the span at that moment give the false-positive rate to expect.
+ * do_wp_page() is about to copy after asking the filter (mode 1): its
+ * answer, and the buckets and the span now, which give the false-positive
+ * rate to expect.  Only with CONFIG_TLB_PENDING_FILTER_DEBUG, like
+ * wp_copy_check: a production kernel's fault path traces only its flushes.
  */
 TRACE_EVENT(tpf_test,
 	    TP_PROTO(struct mm_struct *mm, unsigned long addr, bool hit),
@@ -95,7 +97,9 @@ TRACE_EVENT(wp_flush,
 /*
  * do_wp_page() is about to copy a page of a uffd-wp VMA (write faults, not
  * unsharing), whatever the mode: which check guarded the copy (@mode, read
- * once for the fault) and whether it flushed.  One event per copy attempt,
+ * once for the fault) and whether this check flushed (never in mode 0,
+ * whose check came before the reuse decision).  Only with
+ * CONFIG_TLB_PENDING_FILTER_DEBUG.  One event per copy attempt,
  * so that "copies" and "checks made" can be compared: a copy that
  * wp_page_copy() abandons (VM_FAULT_RETRY for want of an anon_vma, a PTE
  * changed meanwhile) is checked again when the fault is retried.
@@ -117,12 +121,13 @@ TRACE_EVENT(wp_copy_check,
 );
 
 /*
- * Clearing a PROT_NONE PTE (ptep_clear_flush(), a batched unmap): whether
- * its TLB entry may still be cached.  @answer: the enum
- * tlb_pending_filter_mode decided by, 0 for the mm-wide answer (always so
- * in a VMA without access rights or in hugetlb), 1 for the filter's, 3 for
- * the debug mode that never flushes; @pending: the mm-wide answer,
- * mm_tlb_flush_pending(); @flush: the decision.
+ * Clearing a PROT_NONE PTE (ptep_clear_flush(), a batched unmap) while a
+ * flush is pending in the mm, so that pte_accessible() would have the
+ * caller flush: whether its TLB entry may still be cached.  @answer: the
+ * enum tlb_pending_filter_mode decided by, 0 for the mm-wide answer
+ * (always so in a VMA without access rights or in hugetlb), 1 for the
+ * filter's, 3 for the debug mode that never flushes; @pending:
+ * mm_tlb_flush_pending(), read again; @flush: the decision.
  */
 TRACE_EVENT(tpf_protnone,
 	    TP_PROTO(struct mm_struct *mm, unsigned long addr, int answer,

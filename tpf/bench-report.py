@@ -5,14 +5,14 @@
 bench-report.py OUTDIR LOG...
 
 Each run sits between "TPF-BEGIN <mode> <shape>" and "TPF-END ...".  The
-mode is the value of vm.tlb_pending_filter: 0 "off" (upstream's
-mm_tlb_flush_pending() check at upstream's place, before the reuse
-decision), 2 "moved" (the same check at the copy point) and 1 "filter"
-(the filter at the copy point); n is a kernel built without the filter.
-A run holds
-tpf-bench's JSON line, "PERF" lines (perf stat -x,), "VMSTAT name delta"
-lines and "SYSCTL vm.tlb_pending_filter <mode in effect>", which must match
-the mode the run is filed under.  Every value is the median of the runs of
+mode is the filter's, as enum tlb_pending_filter_mode numbers it: 0
+"pending" (the mm_tlb_flush_pending() check before the reuse decision, as
+without the filter; tlb_pending_filter=off), 2 "moved" (the same check
+acted on at the copy) and 1 "filter" (the filter acted on at the copy);
+n is a kernel built without the filter.  A run holds tpf-bench's JSON
+line, "PERF" lines (perf stat -x,), "VMSTAT name delta" lines and "MODE
+tlb_pending_filter <mode in effect>" (read from the debugfs mode file),
+which must match the mode the run is filed under.  Every value is the median of the runs of
 its mode.
 
 The "on" of bench.json is the filter's value (mode 1), "ratio" on / off,
@@ -66,7 +66,7 @@ def parse(path):
             m = BEGIN.match(line)
             if m:
                 cur = {'mode': m.group(1), 'shape': m.group(2), 'perf': {},
-                       'vmstat': {}, 'bench': None, 'sysctl': None,
+                       'vmstat': {}, 'bench': None, 'ran_mode': None,
                        'log': path}
                 continue
             m = END.match(line)
@@ -86,8 +86,8 @@ def parse(path):
             elif line.startswith('VMSTAT '):
                 _, name, delta = line.split()
                 cur['vmstat'][name] = int(float(delta))
-            elif line.startswith('SYSCTL vm.tlb_pending_filter '):
-                cur['sysctl'] = line.split()[2]
+            elif line.startswith('MODE tlb_pending_filter '):
+                cur['ran_mode'] = line.split()[2]
     return runs
 
 
@@ -119,8 +119,8 @@ def problem(r):
         return 'no tpf-bench output'
     # guest-init.sh writes the switch only for the modes it knows: a run
     # filed under a mode it did not set ran in the previous one.
-    if r['mode'] in MODES.values() and r['sysctl'] not in (None, r['mode']):
-        return f"filed under mode {r['mode']} but ran in mode {r['sysctl']}"
+    if r['mode'] in MODES.values() and r['ran_mode'] not in (None, r['mode']):
+        return f"filed under mode {r['mode']} but ran in mode {r['ran_mode']}"
     return None
 
 

@@ -5,24 +5,27 @@
 #
 # Counts: the workload shapes a, b, c, h and f of tpf/bench/tpf-bench.c in
 # a 4-vCPU guest (multi-threaded TCG, wall-clock time), counted by perf
-# stat, with vm.tlb_pending_filter cycling through its three measured modes
-# in one boot: 0 "off" (upstream's mm_tlb_flush_pending() check before the
-# reuse decision), 2 "moved" (the same check at the copy point) and 1
-# "filter" (the filter at the copy point); in the same boot, in mode 1
-# only, shape d's three deferrals (tpf-bench marks) with the filter's marks
+# stat, with the filter's debugfs mode (CONFIG_TLB_PENDING_FILTER_DEBUG)
+# cycling through three modes in one boot: 0 "pending" (the
+# mm_tlb_flush_pending() check before the reuse decision, as without the
+# filter), 2 "moved" (the same check acted on at the copy) and 1 "filter"
+# (the filter acted on at the copy); in the same boot, in mode 1 only,
+# shape d's three deferrals (tpf-bench marks) with the filter's marks
 # counted per call.  Then shapes g (NUMA hinting scans), n (migrations
 # of the PROT_NONE PTEs they make) and p (MADV_PAGEOUT of them) in a
 # second boot of the same kernel with two NUMA nodes (BENCH_NUMA=0 skips
 # it).
 #
-# Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d (the deferral side: mprotect,
-# UFFDIO_WRITEPROTECT, soft-dirty clear_refs, at 1, 64 and 1024 MiB), e
-# (a copy fault on a 4 KiB page and on a THP), and the PROT_NONE answer's
-# callers on ordinary PTEs (move_pages() and MADV_PAGEOUT, 1 and 16 MiB,
-# two emulated nodes with balancing off) under QEMU's -icount, where
-# guest time counts executed instructions, one nanosecond each: one boot of
-# a kernel built with the filter (modes 0 and 1) and one of the same config
-# without it (tpf/configs/cost.config: jump labels, no DEBUG_VM).
+# Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d
+# (the deferral side: mprotect, UFFDIO_WRITEPROTECT, soft-dirty
+# clear_refs, at 1, 64 and 1024 MiB), e (a copy fault on a 4 KiB page and
+# on a THP), and the PROT_NONE answer's callers on ordinary PTEs
+# (move_pages() and MADV_PAGEOUT, 1 and 16 MiB, two emulated nodes with
+# balancing off) under QEMU's -icount, where guest time counts executed
+# instructions, one nanosecond each: a kernel built with the filter as a
+# distribution would build it (tpf/configs/cost.config: jump labels, no
+# DEBUG_VM, no debugfs modes), booted as it comes (mode 1) and with
+# tlb_pending_filter=off (mode 0), and one of the same config without it.
 #
 # Writes a table, bench-results/bench.json and bench-results/bench.png.
 
@@ -122,7 +125,7 @@ count_logs=()
 if [ "$COUNTS" != 0 ]; then
 	step "[4/6] counts: shapes a, b, c, h and f, modes off/moved/filter (0,2,1) in turn, $REPS runs each; d's marks"
 	guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
-		"tpf_modes=$modes tpf_no_sysctl_test $CLOCK" || die "benchmark guest failed"
+		"tpf_modes=$modes tpf_no_mode_test $CLOCK" || die "benchmark guest failed"
 	count_logs=("$LOGS/bench-filter.log")
 	# Two NUMA nodes by NUMA emulation (CONFIG_NUMA_EMU): numa=fake=2
 	# splits the guest's 2 GiB (guest.sh's -m 2048) into two nodes of
@@ -136,7 +139,7 @@ if [ "$COUNTS" != 0 ]; then
 	if [ "$NUMA" != 0 ]; then
 		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n and p, modes 0,2,1 in turn, $NUMA_REPS runs each"
 		guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
-			"tpf_modes=$numa_modes tpf_no_sysctl_test numa=fake=2 numa_balancing=enable $CLOCK" ||
+			"tpf_modes=$numa_modes tpf_no_mode_test numa=fake=2 numa_balancing=enable $CLOCK" ||
 			die "NUMA benchmark guest failed"
 		count_logs+=("$LOGS/bench-numa.log")
 	fi
@@ -148,7 +151,8 @@ cost_logs=()
 if [ "$ICOUNT" != 0 ]; then
 	# One line per operation and size; each run is a warm-up round and
 	# COST_ROUNDS timed ones, in modes 0 and 1 of the filter kernel and on
-	# the kernel without it (n).
+	# the kernel without it (n); the list gives all three, each boot runs
+	# the lines of its own mode.
 	for op in mprotect uffd-wp clear-refs; do
 		for mib in 1 64 1024; do
 			echo "cost:$op:$mib|./tpf-bench cost $op $mib $COST_ROUNDS|0,1,n"
@@ -178,15 +182,24 @@ if [ "$ICOUNT" != 0 ]; then
 	cost_args="$cost_args sysctl.vm.compaction_proactiveness=0 sysctl.vm.stat_interval=3600"
 	# Two nodes for the migrations, balancing off: no scan, no PROT_NONE PTE.
 	cost_args="$cost_args numa=fake=2 numa_balancing=disable"
-	step "[5/6] costs under -icount: the filter kernel, modes 0 and 1"
+	# The filter kernel has no debugfs modes, as a distribution builds
+	# it: booted once as it comes (mode 1) and once tlb_pending_filter=off
+	# (mode 0).
+	step "[5/6] costs under -icount: the filter kernel"
 	guest_run "$BUILD/bench-cost.list" "$LOGS/bench-cost-filter.log" \
-		"tpf_modes=0,1 tpf_no_sysctl_test $cost_args" "$COST_FILTER" ||
+		"tpf_modes=1 tpf_no_mode_test $cost_args" "$COST_FILTER" ||
 		die "deterministic pass (filter kernel) failed"
+	step "[5/6] costs under -icount: the filter kernel, tlb_pending_filter=off"
+	guest_run "$BUILD/bench-cost.list" "$LOGS/bench-cost-off.log" \
+		"tpf_modes=0 tpf_no_mode_test tlb_pending_filter=off $cost_args" \
+		"$COST_FILTER" ||
+		die "deterministic pass (filter kernel, off) failed"
 	step "[5/6] costs under -icount: the kernel without the filter"
 	guest_run "$BUILD/bench-cost.list" "$LOGS/bench-cost-nofilter.log" \
-		"tpf_modes=n tpf_no_sysctl_test $cost_args" "$COST_NOFILTER" ||
+		"tpf_modes=n tpf_no_mode_test $cost_args" "$COST_NOFILTER" ||
 		die "deterministic pass (CONFIG_TLB_PENDING_FILTER=n) failed"
-	cost_logs=("$LOGS/bench-cost-filter.log" "$LOGS/bench-cost-nofilter.log")
+	cost_logs=("$LOGS/bench-cost-filter.log" "$LOGS/bench-cost-off.log"
+		   "$LOGS/bench-cost-nofilter.log")
 fi
 
 step "[6/6] report"

@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # /init of the test guest.  Runs every line "name|command[|modes[|retry]]" of
-# /tests.list in each mode of vm.tlb_pending_filter (tpf_modes= on the
-# command line, default "0 1 2 3"), between TPF-BEGIN and TPF-END markers
-# that tpf/guest-parse.py reads, then reboots (QEMU runs with -no-reboot,
-# so it exits).  A line with a third field runs only in the modes it lists
-# (comma-separated); one without runs in every mode but 3, the debug mode
-# that never flushes before a copy.  A line whose fourth field is "retry"
+# /tests.list in each mode of the TLB pending filter (tpf_modes= on the
+# command line, default "0 1 2 3": pending, filter, moved and never, the
+# values of enum tlb_pending_filter_mode, set through
+# /sys/kernel/debug/tlb_pending_filter/mode), between TPF-BEGIN and TPF-END
+# markers that tpf/guest-parse.py reads, then reboots (QEMU runs with
+# -no-reboot, so it exits).  A line with a third field runs only in the
+# modes it lists (comma-separated); one without runs in every mode but 3,
+# the debug mode that never flushes before a copy.  A line whose fourth field is "retry"
 # runs once more when it fails (not when it skips), after a TPF-RETRY
 # marker: tpf/guest-parse.py judges the second run and lists the first.
 
@@ -31,51 +33,76 @@ else
 fi
 
 modes=${TPF_MODES:-0 1 2 3}
-sysctl_test=1
+mode_test=1
+booted=1
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	tpf_modes=*) modes=$(echo "${arg#tpf_modes=}" | tr , ' ') ;;
-	tpf_no_sysctl_test) sysctl_test= ;;
+	tpf_no_mode_test) mode_test= ;;
+	tlb_pending_filter=off|tlb_pending_filter=0|tlb_pending_filter=n) booted=0 ;;
 	esac
 done
+
+MODE_FILE=/sys/kernel/debug/tlb_pending_filter/mode
+mode_name() {
+	case $1 in
+	0) echo pending ;; 1) echo filter ;; 2) echo moved ;; 3) echo never ;;
+	*) return 1 ;;
+	esac
+}
+# The current mode, "[filter]" in the file's "pending [filter] moved never".
+mode_now() {
+	sed -n 's/.*\[\([a-z]*\)\].*/\1/p' $MODE_FILE
+}
+# Put the kernel in mode $1 (0 to 3).  Without the debugfs modes (a
+# production configuration) only the mode it was booted in is possible.
+set_mode() {
+	if [ -f $MODE_FILE ]; then
+		echo "$(mode_name "$1")" > $MODE_FILE &&
+			[ "$(mode_now)" = "$(mode_name "$1")" ]
+	else
+		[ "$1" = $booted ]
+	fi
+}
 
 cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
 echo "TPF-GUEST-UP cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r) clocksource=$cs"
 
-# The switch itself: root-only, 0 to 2 (3 only with the debug option),
+# The debugfs switch itself: root-only, the names of the modes built in,
 # nothing else changes it.
-sysctl_check() {
-	f=/proc/sys/vm/tlb_pending_filter
+mode_check() {
+	f=$MODE_FILE
 	[ -f $f ] || { echo "no $f"; return 1; }
 	ls -l $f | grep -q '^-rw-r--r--' || { echo "$f is not 0644"; return 1; }
-	before=$(cat $f)
-	for bad in 4 -1 on x; do
-		if echo $bad > $f 2>/dev/null; then
+	before=$(mode_now)
+	[ -n "$before" ] || { echo "no current mode in '$(cat $f)'"; return 1; }
+	for bad in 4 -1 1 on x filterx ""; do
+		if echo "$bad" > $f 2>/dev/null; then
 			echo "writing '$bad' to $f succeeded"
 			return 1
 		fi
-		[ "$(cat $f)" = "$before" ] || { echo "'$bad' changed the mode"; return 1; }
+		[ "$(mode_now)" = "$before" ] || { echo "'$bad' changed the mode"; return 1; }
 	done
-	echo 0 > $f && [ "$(cat $f)" = 0 ] || { echo "cannot set 0"; return 1; }
-	echo 1 > $f && [ "$(cat $f)" = 1 ] || { echo "cannot set 1"; return 1; }
-	echo 2 > $f && [ "$(cat $f)" = 2 ] || { echo "cannot set 2"; return 1; }
+	for m in 0 1 2; do
+		set_mode $m || { echo "cannot set $(mode_name $m): $(cat $f)"; return 1; }
+	done
 	echo "$before" > $f
-	echo "sysctl ok"
+	echo "mode file ok: $(cat $f)"
 }
-if [ -n "$sysctl_test" ]; then
-	echo "TPF-BEGIN - sysctl"
-	sysctl_check
-	echo "TPF-END - sysctl rc=$?"
+if [ -n "$mode_test" ]; then
+	echo "TPF-BEGIN - mode-file"
+	mode_check
+	echo "TPF-END - mode-file rc=$?"
 fi
 
 cd /tests
 for mode in $modes; do
-	# Modes other than 0 to 3 name runs on a kernel without the switch.
+	# Modes other than 0 to 3 name runs on a kernel without the filter.
 	case $mode in
 	[0-3])
-		if ! echo $mode > /proc/sys/vm/tlb_pending_filter; then
+		if ! set_mode $mode; then
 			echo "TPF-BEGIN $mode set-mode"
-			echo "cannot set vm.tlb_pending_filter=$mode"
+			echo "cannot put the filter in mode $mode ($(mode_name $mode))"
 			echo "TPF-END $mode set-mode rc=1"
 			continue
 		fi

@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The x86_64 guest: a kernel built from the overlaid tree with
-# tpf/configs/guest.config, a busybox initramfs holding statically built
-# mm selftests and our own tests, and QEMU to run them.
+# tpf/configs/guest.config, a busybox initramfs (with a static bash for
+# kselftest's run_vmtests.sh) holding statically built mm selftests and our
+# own tests, and QEMU to run them.
 #
 #   guest.sh kernel          build (or reuse) the guest kernel
 #   guest.sh selftests       build the static test binaries
 #   guest.sh run LIST LOG    boot with LIST (lines "name|command") run in
-#                            each mode of vm.tlb_pending_filter; the serial
+#                            each mode of the filter; the serial
 #                            console goes to LOG
 #
 # Sourced by test.sh and bench.sh for the same functions.
@@ -24,7 +25,9 @@ GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
 # GUEST_ACCEL=tcg,thread=single GUEST_QEMU_EXTRA="-icount shift=0,sleep=off"
 # makes guest time count instructions.
 GUEST_ACCEL=${GUEST_ACCEL:-tcg,thread=multi}
-GUEST_PACKAGES=("/bin/busybox busybox-static" "cpio cpio" "gzip gzip")
+# bash-static: the initramfs's /bin/bash, for the mm selftests' run_vmtests.sh.
+GUEST_PACKAGES=("/bin/busybox busybox-static" "/bin/bash-static bash-static"
+	"cpio cpio" "gzip gzip")
 SELFTESTS="uffd-unit-tests uffd-stress pagemap_ioctl soft-dirty mkdirty cow ksm_functional_tests"
 
 # guest_kernel [OUT [FRAGMENT...]]: allnoconfig + guest.config + FRAGMENTs.
@@ -74,6 +77,8 @@ guest_selftests() {
 	make -s -C "$SRC/tools/testing/selftests/mm" OUTPUT="$out" \
 		KHDR_INCLUDES="-isystem $GUEST_HDR" \
 		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}"
+	# kselftest's runner, for its tlb_pending_filter category.
+	install -m 0755 "$SRC/tools/testing/selftests/mm/run_vmtests.sh" "$out/"
 }
 
 # guest_run LIST LOG [KERNEL_ARGS [KERNEL_BUILD]]: GUEST_BIN goes to /tests,
@@ -86,9 +91,15 @@ guest_run() {
 		echo "error: /bin/busybox is dynamically linked; install the static one with: apt-get install -y busybox-static" >&2
 		return 1
 	fi
+	# run_vmtests.sh is a bash script: a static bash as /bin/bash.
+	if [ ! -x /bin/bash-static ]; then
+		echo "error: no /bin/bash-static; install it with: apt-get install -y bash-static" >&2
+		return 1
+	fi
 	root=$(mktemp -d "$BUILD/initramfs.XXXXXX")
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
 	cp /bin/busybox "$root/bin/busybox"
+	cp /bin/bash-static "$root/bin/bash"
 	cp -a "$GUEST_BIN"/. "$root/tests/"
 	if [ -n "${GUEST_EXTRA_ROOT:-}" ]; then
 		cp -a "$GUEST_EXTRA_ROOT"/. "$root/"

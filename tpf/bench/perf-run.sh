@@ -3,8 +3,9 @@
 #
 # In the benchmark guest: run one tpf-bench shape under perf stat, and
 # print the deltas of the CONFIG_DEBUG_TLBFLUSH vmstat counters and the
-# mode vm.tlb_pending_filter was in ("SYSCTL -" on a kernel without it),
-# which bench-report.py checks against the mode the run is filed under.
+# mode the filter was in, as in enum tlb_pending_filter_mode ("MODE -" on a
+# kernel without its debugfs modes), which bench-report.py checks against
+# the mode the run is filed under.
 #
 # tlb:tlb_flush is counted once per reason (include/linux/mm_types.h,
 # enum tlb_flush_reason), each under its own filter; the output names
@@ -36,8 +37,9 @@ if [ -z "$notrace" ]; then
 	for r in $reasons; do
 		set -- "$@" -e tlb:tlb_flush --filter "reason == $r"
 	done
-	# PROT_NONE decisions: all, those that flushed, and those for which
-	# the mm-wide answer (mm_tlb_flush_pending()) said flush; named
+	# PROT_NONE decisions (made only while some flush is pending in the
+	# mm): all, those that flushed, and those for which the mm-wide
+	# answer (mm_tlb_flush_pending()) said flush; named
 	# tlb_pending_filter:tpf_protnone/all, /flush and /pending.
 	ev=tlb_pending_filter:tpf_protnone
 	if [ -d /sys/kernel/tracing/events/tlb_pending_filter/tpf_protnone ]; then
@@ -47,7 +49,13 @@ if [ -z "$notrace" ]; then
 fi
 set -- "$@" -e page-faults
 
-mode=$(cat /proc/sys/vm/tlb_pending_filter 2>/dev/null) || mode=-
+# "pending [filter] moved never": the bracketed name, as a number.
+mode=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' \
+	/sys/kernel/debug/tlb_pending_filter/mode 2>/dev/null)
+case $mode in
+pending) mode=0 ;; filter) mode=1 ;; moved) mode=2 ;; never) mode=3 ;;
+*) mode=- ;;
+esac
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.before
 # $args unquoted: split into its words.
 perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape" $args
@@ -60,5 +68,5 @@ grep -v -e '^#' -e '^$' /tmp/perf.out |
 		$3 == "tlb_pending_filter:tpf_protnone" { $3 = $3 "/" pn[++j] }
 		{ print "PERF " $1 "," $2 "," $3 }'
 paste -d' ' /tmp/vm.before /tmp/vm.after | awk '{ print "VMSTAT", $1, $4 - $2 }'
-echo "SYSCTL vm.tlb_pending_filter ${mode:--}"
+echo "MODE tlb_pending_filter $mode"
 exit $rc

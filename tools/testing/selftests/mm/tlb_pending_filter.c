@@ -8,15 +8,17 @@
  *  zap_noise:    async uffd-wp writers copy pages (write faults on
  *                zero-page PTEs) while another thread zaps unrelated memory
  *                with MADV_DONTNEED.  Zaps never defer a write-protect
- *                flush, so with the filter on (vm.tlb_pending_filter=1)
+ *                flush, so with the filter on (mode "filter", the default)
  *                do_wp_page() must report no filter hit and no flush.
- *                With it off the flushes upstream issues are reported.
- *                In every mode each copy is checked exactly once
+ *                With it off the flushes of the mm-wide check are
+ *                reported.  With CONFIG_TLB_PENDING_FILTER_DEBUG each copy
+ *                is checked exactly once in every mode
  *                (tlb_pending_filter:wp_copy_check).
- *  switch_flip:  writers copy pages on several CPUs while another thread
- *                cycles vm.tlb_pending_filter through 0, 1 and 2 as fast as
- *                it can: every copy must still be checked exactly once,
- *                whatever mode it read (one decision per fault).
+ *  switch_flip:  CONFIG_TLB_PENDING_FILTER_DEBUG only: writers copy pages
+ *                on several CPUs while another thread cycles the debugfs
+ *                mode through pending, filter and moved as fast as it can:
+ *                every copy must still be checked exactly once, whatever
+ *                mode it read (one decision per fault).
  *  marks_uffd_wp: UFFDIO_WRITEPROTECT of a range that crosses a page-table
  *                boundary and a VMA boundary, with a few populated pages on
  *                each side: one mark per page table and VMA, each exactly
@@ -29,7 +31,10 @@
  *                copy must split the PMD first, and the split flushes.
  *                Skipped when no THP can be had.
  *
- * Needs root, tracefs and the filter; skips otherwise.
+ * Needs root, tracefs and the filter; skips otherwise.  The mode is the
+ * one in /sys/kernel/debug/tlb_pending_filter/mode with
+ * CONFIG_TLB_PENDING_FILTER_DEBUG, else the one the kernel was booted in
+ * (tlb_pending_filter=off on its command line, or on).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,10 +53,11 @@
 #include <unistd.h>
 
 #include "../kselftest.h"
+#include "vm_util.h"
 
 #define TRACEFS		"/sys/kernel/tracing"
 #define EVENTS		TRACEFS "/events/tlb_pending_filter"
-#define MODE_FILE	"/proc/sys/vm/tlb_pending_filter"
+#define MODE_FILE	"/sys/kernel/debug/tlb_pending_filter/mode"
 #define BUCKETS		(8 * sizeof(unsigned long))
 
 /* Flags shared between threads, and reads that fault pages in. */
@@ -77,17 +83,42 @@ static int write_file(const char *path, const char *val)
 	return ret < 0 ? -errno : 0;
 }
 
+/* enum tlb_pending_filter_mode, as the debugfs file names the modes. */
+static const char * const mode_names[] = { "pending", "filter", "moved" };
+
+/* Whether the kernel has the debugfs modes (and the debug tracepoints). */
+static bool debug_modes;
+
 static int read_mode(void)
 {
-	char buf[8] = "";
-	int fd = open(MODE_FILE, O_RDONLY);
+	char buf[128] = "", *open_br, *close_br;
+	ssize_t len;
+	int fd, i;
 
-	if (fd < 0)
-		return -1;
-	if (read(fd, buf, sizeof(buf) - 1) <= 0)
-		buf[0] = 0;
+	fd = open(MODE_FILE, O_RDONLY);
+	if (fd < 0) {
+		/* No debugfs modes: the mode the kernel was booted in. */
+		fd = open("/proc/cmdline", O_RDONLY);
+		len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		buf[len > 0 ? len : 0] = 0;
+		return strstr(buf, "tlb_pending_filter=off") ? 0 : 1;
+	}
+	debug_modes = true;
+	len = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	return atoi(buf);
+	buf[len > 0 ? len : 0] = 0;
+	/* "pending [filter] moved never" */
+	open_br = strchr(buf, '[');
+	close_br = open_br ? strchr(open_br, ']') : NULL;
+	if (!close_br)
+		return -1;
+	*close_br = 0;
+	for (i = 0; i < (int)ARRAY_SIZE(mode_names); i++)
+		if (!strcmp(open_br + 1, mode_names[i]))
+			return i;
+	return -1;
 }
 
 static void trace_setup(const char *event, const char *filter)
@@ -196,14 +227,10 @@ static int uffd_open_wp(bool async)
 	return fd;
 }
 
-static void uffd_register_wp(int fd, void *addr, size_t len)
+/* Register @len bytes at @addr for uffd-wp (vm_util.c). */
+static void register_wp(int fd, void *addr, size_t len)
 {
-	struct uffdio_register reg = {
-		.range = { .start = (unsigned long)addr, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-
-	if (ioctl(fd, UFFDIO_REGISTER, &reg))
+	if (uffd_register(fd, addr, len, false, true, false))
 		ksft_exit_fail_perror("UFFDIO_REGISTER");
 }
 
@@ -312,7 +339,7 @@ static void test_zap_noise(int mode)
 	}
 	n.area = map_aligned(len);
 	n.zap_area = map_aligned(64 * page_size);
-	uffd_register_wp(fd, n.area, len);
+	register_wp(fd, n.area, len);
 	give_anon_vma(n.area);
 
 	trace_setup("tpf_test", NULL);
@@ -359,13 +386,14 @@ static void test_zap_noise(int mode)
 	printf(" filter_hits=%lu filter_misses=%lu wp_flushes=%lu\n",
 	       total.test_hit, total.test_miss, total.flushes);
 	/*
-	 * Every mode checks every copy once.  0 and 2: upstream's check,
-	 * whatever the zaps cost is only reported.  1: zaps never mark, so
-	 * the copies neither hit nor flush.
+	 * Every mode checks every copy once (seen only with the debug
+	 * tracepoints).  0 and 2: the mm-wide check, whatever the zaps cost is
+	 * only reported.  1: zaps never mark, so the copies neither hit nor
+	 * flush.
 	 */
-	ksft_test_result(total.checks == faults &&
+	ksft_test_result((!debug_modes || total.checks == faults) &&
 			 (mode != 1 || (total.test_hit == 0 && total.flushes == 0 &&
-					total.test_miss == faults)),
+					total.test_miss == (debug_modes ? faults : 0))),
 			 "zap_noise\n");
 }
 
@@ -421,12 +449,11 @@ static void *flip_writer_fn(void *arg)
 
 static void *flipper_fn(void *arg)
 {
-	static const char * const modes[] = { "0", "1", "2" };
 	struct flip *f = arg;
 
 	pin_to_cpu(FLIP_WRITERS);
 	while (!LOAD(f->stop)) {
-		if (write_file(MODE_FILE, modes[f->flips % 3]))
+		if (write_file(MODE_FILE, mode_names[f->flips % 3]))
 			ksft_exit_fail_msg("cannot write " MODE_FILE "\n");
 		f->flips++;
 	}
@@ -441,16 +468,20 @@ static void test_switch_flip(int mode)
 	struct flip_writer w[FLIP_WRITERS];
 	struct flip f = { 0 };
 	struct trace_counts c;
-	char restore[16];
 	int fd, i;
 
+	if (!debug_modes) {
+		ksft_test_result_skip("switch_flip: no " MODE_FILE
+				      " (CONFIG_TLB_PENDING_FILTER_DEBUG)\n");
+		return;
+	}
 	fd = uffd_open_wp(true);
 	if (fd < 0) {
 		ksft_test_result_skip("switch_flip: no async uffd-wp\n");
 		return;
 	}
 	f.area = map_aligned(len);
-	uffd_register_wp(fd, f.area, len);
+	register_wp(fd, f.area, len);
 	give_anon_vma(f.area);
 
 	trace_setup("wp_copy_check", NULL);
@@ -470,8 +501,7 @@ static void test_switch_flip(int mode)
 		copies += f.copies[i];
 	}
 	pthread_join(flipper, NULL);
-	snprintf(restore, sizeof(restore), "%d", mode);
-	if (write_file(MODE_FILE, restore))
+	if (write_file(MODE_FILE, mode_names[mode]))
 		ksft_exit_fail_msg("cannot restore " MODE_FILE "\n");
 	trace_count(&c);
 	trace_off();
@@ -619,7 +649,7 @@ static void test_marks_uffd_wp(void)
 		return;
 	}
 	a = marks_area(&len, &expect);
-	uffd_register_wp(fd, a, len);
+	register_wp(fd, a, len);
 	trace_marks_of_this_thread();
 	uffd_wp(fd, a, len, true);
 	check_marks("marks_uffd_wp", a, expect);
@@ -627,35 +657,11 @@ static void test_marks_uffd_wp(void)
 	munmap(a, len);
 }
 
-/* kB of AnonHugePages in the VMA that holds @a, -1 if not found. */
-static long anon_huge_kb(char *a)
-{
-	FILE *f = fopen("/proc/self/smaps", "r");
-	unsigned long start, end;
-	bool in_vma = false;
-	char line[256];
-	long kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &start, &end) == 2 &&
-		    strchr(line, '-') < strchr(line, ' ')) {
-			in_vma = start <= (unsigned long)a &&
-				 (unsigned long)a < end;
-			continue;
-		}
-		if (in_vma && sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
+#define THP_SIZE	(2UL << 20)
 
 static void test_marks_thp(void)
 {
-	size_t len = 4UL << 20, off;
-	long kb;
+	size_t len = 2 * THP_SIZE, off;
 	char *a;
 	int fd = uffd_open_wp(false);
 
@@ -670,19 +676,17 @@ static void test_marks_thp(void)
 	}
 	for (off = 0; off < len; off += page_size)
 		a[off] = 1;
-	kb = anon_huge_kb(a);
-	if (kb < (long)(len >> 10)) {
-		ksft_test_result_skip("marks_thp: %ld kB of %zu kB in THPs\n",
-				      kb, len >> 10);
+	/* AnonHugePages of the VMA: all of it in PMD-mapped THPs. */
+	if (!check_huge_anon(a, len / THP_SIZE, THP_SIZE)) {
+		ksft_test_result_skip("marks_thp: not all of %zu kB in THPs\n",
+				      len >> 10);
 		goto out;
 	}
-	uffd_register_wp(fd, a, len);
+	register_wp(fd, a, len);
 	trace_marks_of_this_thread();
 	uffd_wp(fd, a, len, true);
 	/* Still PMD-mapped: the write-protect went through change_huge_pmd(). */
-	kb = anon_huge_kb(a);
-	ksft_print_msg("marks_thp: %ld kB in THPs after the write-protect\n", kb);
-	if (kb < (long)(len >> 10)) {
+	if (!check_huge_anon(a, len / THP_SIZE, THP_SIZE)) {
 		trace_off();
 		ksft_test_result_fail("marks_thp: THPs split by the write-protect\n");
 	} else {
@@ -701,17 +705,19 @@ int main(void)
 	ksft_print_header();
 	if (geteuid())
 		ksft_exit_skip("needs root\n");
+	if (access(EVENTS "/enable", W_OK))
+		ksft_exit_skip("no tracefs events at " EVENTS
+			       ": CONFIG_TLB_PENDING_FILTER=n, or no tracefs?\n");
 	mode = read_mode();
 	if (mode < 0)
-		ksft_exit_skip("no " MODE_FILE ": CONFIG_TLB_PENDING_FILTER=n?\n");
-	if (access(EVENTS "/enable", W_OK))
-		ksft_exit_skip("no tracefs events at " EVENTS "\n");
+		ksft_exit_skip("the filter is in a mode this test does not know\n");
 	if (write_file(TRACEFS "/buffer_size_kb", "8192"))
 		ksft_exit_fail_msg("cannot size the trace buffer\n");
 	trace_off();
 
 	ksft_set_plan(6);
-	ksft_print_msg("vm.tlb_pending_filter=%d\n", mode);
+	ksft_print_msg("mode %s%s\n", mode_names[mode],
+		       debug_modes ? " (debugfs)" : " (as booted)");
 	test_zap_noise(mode);
 	test_switch_flip(mode);
 	test_marks_mprotect();

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lost-write torture for the TLB pending filter (vm.tlb_pending_filter).
+ * Lost-write torture for the TLB pending filter (CONFIG_TLB_PENDING_FILTER).
  *
  * Before do_wp_page() copies a page of a uffd-wp VMA it flushes the TLB if
  * a flush may still be pending for the mm: a store through a stale writable
  * TLB entry that lands in the old page after the copy would be lost.  The
  * filter skips that flush when the address cannot have one pending, and the
- * debug mode 3 never flushes.  This test tries hard to lose a user write
- * and counts the writes it loses.
+ * debug mode "never" (CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) never
+ * flushes.  This test tries hard to lose a user write and counts the
+ * writes it loses.
  *
  * For SECONDS, all at the same time and on the same pages:
  *
@@ -37,10 +38,11 @@
  *               the pattern; ksmd merges them, stores copy them again.
  *               Counted: rises of /proc/self/ksm_merging_pages.
  *
- * With the filter's trace events, the copies do_wp_page() makes in uffd-wp
- * VMAs (wp_copy_check) and the flushes it makes before them (wp_flush) are
- * counted.  Agitators and counts the kernel does not support are reported
- * as -1.
+ * The filter's trace events count the copies do_wp_page() makes in uffd-wp
+ * VMAs (wp_copy_check) and the flushes it makes before them (wp_flush).
+ * Without them (no CONFIG_TLB_PENDING_FILTER, not root, or no tracefs) it
+ * skips, as tlb_pending_filter does.  Agitators and counts the kernel does
+ * not support are reported as -1.
  *
  * THP mode ("-H" or "thp"): the slot region is one 2 MiB-aligned
  * MADV_HUGEPAGE extent instead of MADV_NOHUGEPAGE 4 KiB pages, populated
@@ -121,8 +123,9 @@
  *
  * Usage: tlb_pending_torture [-H|-N] [-F] [SECONDS [LABEL [thp]]]
  * SECONDS defaults to 5.  The result line is
- * "# torture: mode=M lost=N ...", M the vm.tlb_pending_filter mode ("n"
- * without it); the test passes if N is 0 (1 with -F) and, in THP and NUMA
+ * "# torture: mode=M lost=N ...", M the mode of the filter's debugfs file
+ * (CONFIG_TLB_PENDING_FILTER_DEBUG: pending, filter, moved or never), "-"
+ * without it; the test passes if N is 0 (1 with -F) and, in THP and NUMA
  * modes, the path was exercised.
  */
 #define _GNU_SOURCE
@@ -149,10 +152,11 @@
 #include <unistd.h>
 
 #include "../kselftest.h"
+#include "vm_util.h"
 
 #define TRACEFS		"/sys/kernel/tracing"
 #define EVENTS		TRACEFS "/events/tlb_pending_filter"
-#define MODE_FILE	"/proc/sys/vm/tlb_pending_filter"
+#define MODE_FILE	"/sys/kernel/debug/tlb_pending_filter/mode"
 #define KSM_DIR		"/sys/kernel/mm/ksm"
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
@@ -487,7 +491,7 @@ static long ksm_merging(void)
 	return atol(buf);
 }
 
-/* --- uffd-wp, as tlb_pending_filter.c -------------------------------------- */
+/* --- uffd-wp, as tlb_pending_filter.c (registration: vm_util.c) ----------- */
 
 static int uffd_open_wp(bool async)
 {
@@ -504,16 +508,6 @@ static int uffd_open_wp(bool async)
 		return -1;
 	}
 	return fd;
-}
-
-static int uffd_register_wp(int fd, void *addr, size_t len)
-{
-	struct uffdio_register reg = {
-		.range = { .start = (unsigned long)addr, .len = len },
-		.mode = UFFDIO_REGISTER_MODE_WP,
-	};
-
-	return ioctl(fd, UFFDIO_REGISTER, &reg) ? -errno : 0;
 }
 
 static void uffd_wp(int fd, void *addr, size_t len, bool on)
@@ -1009,7 +1003,8 @@ static void *rebuild_fn(void *arg)
 		if (madvise(t.area, t.slot_len, MADV_HUGEPAGE))
 			ksft_exit_fail_perror("madvise(MADV_HUGEPAGE)");
 		if (t.uffd >= 0) {
-			ret = uffd_register_wp(t.uffd, t.area, t.slot_len);
+			ret = uffd_register(t.uffd, t.area, t.slot_len,
+					    false, true, false);
 			if (ret)
 				ksft_exit_fail_msg("UFFDIO_REGISTER: %s\n",
 						   strerror(-ret));
@@ -1168,7 +1163,7 @@ static void setup_agitators(void)
 		agitator_off(AG_WP, "no async uffd-wp");
 		agitator_off(AG_SCAN, "no async uffd-wp");
 	} else {
-		ret = uffd_register_wp(t.uffd, t.area, t.len);
+		ret = uffd_register(t.uffd, t.area, t.len, false, true, false);
 		if (ret)
 			ksft_exit_fail_msg("UFFDIO_REGISTER: %s\n", strerror(-ret));
 	}
@@ -1303,10 +1298,15 @@ int main(int argc, char **argv)
 	}
 	if (thp && numa)
 		bad_args(argv[0]);
+	if (access(EVENTS, F_OK))
+		ksft_exit_skip("no tracefs events at " EVENTS
+			       ": CONFIG_TLB_PENDING_FILTER=n, not root, or no tracefs?\n");
 	ksft_set_plan(1);
 
-	if (read_file(MODE_FILE, mode, sizeof(mode)) || !mode[0])
-		snprintf(mode, sizeof(mode), "n");
+	/* "pending [filter] moved never": the bracketed name. */
+	if (read_file(MODE_FILE, line, sizeof(line)) ||
+	    sscanf(line, "%*[^[][%15[a-z]]", mode) != 1)
+		snprintf(mode, sizeof(mode), "-");
 
 	t.slot_len = thp ? PMD_SIZE_2M : 2 * SLOT_PAGES * page_size;
 	t.nr_slots = t.slot_len / page_size / 2;
@@ -1332,7 +1332,7 @@ int main(int argc, char **argv)
 		setup_numa();
 	setup_agitators();
 	if (!trace_start())
-		ksft_print_msg("no tracefs events at %s: copies, flushes, trace_lost are -1\n",
+		ksft_print_msg("cannot trace %s: copies, flushes, trace_lost are -1\n",
 			       EVENTS);
 	ksft_print_msg("%s pages, %lu slot pages, %d KSM pages, %d writers, %d s%s%s\n",
 		       thp ? "THP" : "4 KiB", t.nr_slots, KSM_PAGES, NR_WRITERS,

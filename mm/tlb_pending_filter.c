@@ -364,7 +364,7 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  * whose flush is still pending.  So the filter answers only for a VMA that
  * is accessible and not hugetlb; every other VMA gets the mm-wide answer.
  * Why the filter's answer is sound there (the caller holds the PTL of
- * @addr, as ptep_clear_flush() and the batched unmap do):
+ * @addr, as the unmap and migration walks of mm/rmap.c do):
  *
  *  1. The hardware never caches a PTE that is not valid to it, and a
  *     PROT_NONE PTE is not.  A TLB entry for @addr can only be left from

@@ -121,10 +121,10 @@ TRACE_EVENT(wp_copy_check,
 );
 
 /*
- * Clearing a PROT_NONE PTE (ptep_clear_flush(), a batched unmap) while a
- * flush is pending in the mm, so that pte_accessible() would have the
- * caller flush: whether its TLB entry may still be cached.  @answer: the
- * enum tlb_pending_filter_mode decided by, 0 for the mm-wide answer
+ * Clearing a PROT_NONE PTE (try_to_unmap_one(), try_to_migrate_one())
+ * while a flush is pending in the mm, so that pte_accessible() would have
+ * the caller flush: whether its TLB entry may still be cached.  @answer:
+ * the enum tlb_pending_filter_mode decided by, 0 for the mm-wide answer
  * (always so in a VMA without access rights or in hugetlb), 1 for the
  * filter's, 3 for the debug mode that never flushes; @pending:
  * mm_tlb_flush_pending(), read again; @flush: the decision.

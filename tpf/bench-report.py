@@ -200,9 +200,9 @@ COST_OPS = {
     'mprotect': ('d', 'mprotect(PROT_READ)', '1.02'),
     'uffd-wp': ('d', 'UFFDIO_WRITEPROTECT', '1.02'),
     'clear-refs': ('d', 'clear_refs soft-dirty', '1.02'),
-    'copy': ('e', 'copy fault, 4 KiB page', '1.01'),
-    'copy-plain': ('e', 'copy fault, no userfaultfd', '1.01'),
-    'thp-copy': ('e', 'copy fault on a THP (split)', '1.01'),
+    'copy': ('e', 'copy fault, 4 KiB page', '1.005'),
+    'copy-plain': ('e', 'copy fault, no userfaultfd', '1.005'),
+    'thp-copy': ('e', 'copy fault on a THP (split)', '1.005'),
     'migrate': ('n', 'move_pages() of every page', '1.01'),
     'pageout': ('p', 'MADV_PAGEOUT', '1.01'),
 }

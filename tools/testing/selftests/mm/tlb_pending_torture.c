@@ -1304,8 +1304,8 @@ int main(int argc, char **argv)
 	ksft_set_plan(1);
 
 	/* "pending [filter] moved never": the bracketed name. */
-	if (read_file(MODE_FILE, line, sizeof(line)) ||
-	    sscanf(line, "%*[^[][%15[a-z]]", mode) != 1)
+	if (read_file(MODE_FILE, line, sizeof(line)) || !strchr(line, '[') ||
+	    sscanf(strchr(line, '['), "[%15[a-z]]", mode) != 1)
 		snprintf(mode, sizeof(mode), "-");
 
 	t.slot_len = thp ? PMD_SIZE_2M : 2 * SLOT_PAGES * page_size;

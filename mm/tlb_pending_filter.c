@@ -454,8 +454,8 @@ static int tlb_pending_filter_mode_word __read_mostly = TPF_MODE_FILTER;
 
 /*
  * Out of line, so that KUnit can change the mode between do_wp_page()'s
- * reading and its copy.  READ_ONCE() pairs with tlb_pending_filter_set()'s
- * WRITE_ONCE(): any one value written will do.
+ * reading and its copy.  READ_ONCE() pairs with the WRITE_ONCE() of
+ * tlb_pending_filter_set_mode(): any one value written will do.
  */
 int tlb_pending_filter_get_mode(void)
 {
@@ -463,7 +463,8 @@ int tlb_pending_filter_get_mode(void)
 	return READ_ONCE(tlb_pending_filter_mode_word);
 }
 
-static int tlb_pending_filter_set(int mode)
+/* Any value: KUnit writes one that is no mode, to see what it does. */
+VISIBLE_IF_KUNIT int tlb_pending_filter_set_mode(int mode)
 {
 	WRITE_ONCE(tlb_pending_filter_mode_word, mode);
 	return 0;
@@ -471,8 +472,8 @@ static int tlb_pending_filter_set(int mode)
 #else
 DEFINE_STATIC_KEY_TRUE(tlb_pending_filter_on);
 
-/* Only on and off without the debug modes.  May sleep. */
-static int tlb_pending_filter_set(int mode)
+/* Only on and off without the debug modes, else -EINVAL.  May sleep. */
+VISIBLE_IF_KUNIT int tlb_pending_filter_set_mode(int mode)
 {
 	if (mode == TPF_MODE_FILTER)
 		static_branch_enable(&tlb_pending_filter_on);
@@ -484,17 +485,6 @@ static int tlb_pending_filter_set(int mode)
 }
 #endif
 
-#if IS_ENABLED(CONFIG_KUNIT)
-/*
- * Sets the mode for KUnit: any value with the debug modes, to see what a
- * mode this kernel does not know does; else on or off, or -EINVAL.
- */
-int tlb_pending_filter_set_mode(int mode)
-{
-	return tlb_pending_filter_set(mode);
-}
-#endif
-
 static int __init tlb_pending_filter_setup(char *str)
 {
 	bool on;
@@ -503,7 +493,7 @@ static int __init tlb_pending_filter_setup(char *str)
 		pr_warn("tlb_pending_filter=%s: expected on or off\n", str);
 		return 0;
 	}
-	tlb_pending_filter_set(on ? TPF_MODE_FILTER : TPF_MODE_PENDING);
+	tlb_pending_filter_set_mode(on ? TPF_MODE_FILTER : TPF_MODE_PENDING);
 	return 1;
 }
 __setup("tlb_pending_filter=", tlb_pending_filter_setup);
@@ -555,7 +545,7 @@ static ssize_t tlb_pending_filter_mode_write(struct file *file,
 		return mode;
 	if (mode == TPF_MODE_NEVER)
 		pr_warn_once("tlb_pending_filter: mode \"never\": deferred TLB flushes are no longer honoured; user data can be lost\n");
-	tlb_pending_filter_set(mode);
+	tlb_pending_filter_set_mode(mode);
 	return count;
 }
 

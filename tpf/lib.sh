@@ -5,10 +5,19 @@
 
 : "${REPO:?REPO must be set}"
 CACHE=${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tlb-pending-filter}
-KVER_WANT=6.12
-SRC_TARBALL=${SRC_TARBALL:-/usr/src/linux-source-$KVER_WANT.tar.xz}
-PRISTINE=$CACHE/pristine/linux-source-$KVER_WANT
 JOBS=${JOBS:-$(nproc)}
+# The kernel the series is written for, and the backports the overlay
+# keeps (backport/VERSION/).  TPF_KVER picks one; with KSRC, the tree's own
+# version decides.
+KVER_SERIES=7.3
+SRC_TARBALL_612=${SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+KVER_SUPPORTED="7.3 6.12"
+# The Debian archive that serves linux-source-7.3 (Debian 12 does not):
+# fetched with a sources list and lists directory of our own, never the
+# system's.
+ARCHIVE_URL=${TPF_ARCHIVE_URL:-http://deb.debian.org/debian}
+ARCHIVE_SUITE=${TPF_ARCHIVE_SUITE:-trixie-backports}
+ARCHIVE_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 if [ -n "${KSRC:-}" ]; then
 	# The user's tree: overlaid in place, its originals kept in our cache.
@@ -16,14 +25,47 @@ if [ -n "${KSRC:-}" ]; then
 		echo "error: KSRC=$KSRC: no such directory" >&2
 		exit 1
 	}
+	KVER_WANT=$(sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p' "$KSRC_ABS/Makefile" 2>/dev/null |
+		    head -n 2 | paste -sd. -)
 	SRC=$KSRC_ABS
 	SRC_STATE=$CACHE/ksrc/$(echo "$KSRC_ABS" | md5sum | cut -c1-12)
 	BUILD=$SRC_STATE/build
 else
-	SRC=$CACHE/work/linux
-	SRC_STATE=$CACHE/work/overlay-state
-	BUILD=$CACHE/build
+	KVER_WANT=${TPF_KVER:-$KVER_SERIES}
+	SRC=$CACHE/work/$KVER_WANT/linux
+	SRC_STATE=$CACHE/work/$KVER_WANT/overlay-state
+	BUILD=$CACHE/build/$KVER_WANT
 fi
+case " $KVER_SUPPORTED " in
+*" $KVER_WANT "*) ;;
+*)
+	echo "error: Linux ${KVER_WANT:-?}: the overlay supports Linux $(echo "$KVER_SUPPORTED" | sed 's/ /.y and /g').y (TPF_KVER=7.3 or 6.12, or KSRC= a tree of one of them)" >&2
+	exit 1
+	;;
+esac
+PRISTINE=$CACHE/pristine/$KVER_WANT/linux-source-$KVER_WANT
+# Logs of the series' kernel at the top, of a backport beside them.
+LOGS=$CACHE/logs
+[ "$KVER_WANT" = "$KVER_SERIES" ] || LOGS=$CACHE/logs/$KVER_WANT
+
+# overlay_src PATH: the repository file that makes kernel file PATH on
+# $KVER_WANT, backport/$KVER_WANT/ first: PATH itself (a new file) or
+# PATH.diff.  Status 1 if the overlay leaves PATH alone on this version.
+overlay_src() {
+	local p=$1 d
+
+	for d in "$REPO/backport/$KVER_WANT" "$REPO"; do
+		[ "$d" != "$REPO/backport/$KVER_SERIES" ] || continue
+		if [ -f "$d/$p" ]; then
+			echo "$d/$p"
+			return 0
+		elif [ -f "$d/$p.diff" ]; then
+			echo "$d/$p.diff"
+			return 0
+		fi
+	done
+	return 1
+}
 
 step() {
 	echo "==> $*"
@@ -75,23 +117,87 @@ QEMU_X86_PACKAGES=(
 	"qemu-system-x86_64 qemu-system-x86" "/usr/share/qemu/qboot.rom qemu-system-data"
 )
 
-# The pristine tree, extracted once from Debian's linux-source package.
-ensure_pristine() {
-	[ -n "${KSRC:-}" ] && return 0
-	if [ -f "$PRISTINE/.tpf-extracted" ]; then
+# fetch_source_73: the newest linux-source-7.3 that Debian's archive
+# serves, downloaded into $CACHE/apt-7.3 with apt's own machinery but a
+# sources list, lists and archives directory of ours.  A package already
+# downloaded is kept, and used while the archive cannot be reached or no
+# longer offers the package.  Prints the path of the .deb.
+fetch_source_73() {
+	local dir=$CACHE/apt-7.3 opts cand debs offered
+
+	mkdir -p "$dir/lists/partial" "$dir/archives/partial"
+	[ -f "$ARCHIVE_KEYRING" ] || need_packages "$ARCHIVE_KEYRING debian-archive-keyring" >&2
+	echo "deb [signed-by=$ARCHIVE_KEYRING] $ARCHIVE_URL $ARCHIVE_SUITE main" > "$dir/sources.list"
+	opts=(-o Dir::Etc::sourcelist="$dir/sources.list" -o Dir::Etc::sourceparts=-
+	      -o Dir::State::Lists="$dir/lists" -o Dir::Cache::archives="$dir/archives"
+	      -o APT::Get::List-Cleanup=0 -o Debug::NoDropPrivs=1)
+	cand=
+	if apt-get "${opts[@]}" update > "$dir/update.log" 2>&1; then
+		cand=$(apt-cache "${opts[@]}" policy linux-source-7.3 2>/dev/null |
+		       sed -n 's/^  Candidate: //p')
+		[ "$cand" != "(none)" ] || cand=
+	fi
+	if [ -n "$cand" ] && ! ls "$dir"/linux-source-7.3_"${cand//:/%3a}"_all.deb > /dev/null 2>&1; then
+		step "downloading linux-source-7.3 $cand from $ARCHIVE_URL $ARCHIVE_SUITE" >&2
+		(cd "$dir" && apt-get "${opts[@]}" download "linux-source-7.3=$cand") \
+			> "$dir/download.log" 2>&1 ||
+			echo "warning: downloading linux-source-7.3 $cand failed (log $dir/download.log)" >&2
+	fi
+	debs=$(ls "$dir"/linux-source-7.3_*_all.deb 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$debs" ]; then
+		echo "$debs"
 		return 0
 	fi
-	need_packages "$SRC_TARBALL linux-source-$KVER_WANT"
-	step "extracting $SRC_TARBALL into $CACHE/pristine"
-	rm -rf "$CACHE/pristine.tmp"
-	mkdir -p "$CACHE/pristine.tmp"
-	tar -C "$CACHE/pristine.tmp" -xf "$SRC_TARBALL" ||
-		die "cannot extract $SRC_TARBALL"
-	[ -d "$CACHE/pristine.tmp/linux-source-$KVER_WANT" ] ||
-		die "$SRC_TARBALL holds no linux-source-$KVER_WANT/ directory"
-	touch "$CACHE/pristine.tmp/linux-source-$KVER_WANT/.tpf-extracted"
-	rm -rf "$CACHE/pristine"
-	mv "$CACHE/pristine.tmp" "$CACHE/pristine"
+	offered=$(apt-cache "${opts[@]}" search --names-only '^linux-source-[0-9.]*$' 2>/dev/null |
+		  cut -d' ' -f1 | paste -sd' ' -)
+	if [ -n "$offered" ]; then
+		echo "error: $ARCHIVE_URL $ARCHIVE_SUITE no longer offers linux-source-7.3 (it offers: $offered), and none was downloaded before into $dir. The overlay supports Linux 7.3.y and 6.12.y: set KSRC= to a 7.3 tree, or TPF_KVER=6.12 for the backport." >&2
+	else
+		echo "error: cannot fetch linux-source-7.3 from $ARCHIVE_URL $ARCHIVE_SUITE (log $dir/update.log), and none was downloaded before into $dir. Set KSRC= to a Linux 7.3 tree, or TPF_ARCHIVE_URL= to a Debian mirror." >&2
+	fi
+	return 1
+}
+
+# The pristine tree, extracted once from Debian's linux-source package
+# (re-extracted when a newer one arrives).
+ensure_pristine() {
+	local deb tarball stamp
+
+	[ -n "${KSRC:-}" ] && return 0
+	if [ "$KVER_WANT" = 7.3 ]; then
+		need_packages "dpkg-deb dpkg" "apt-get apt" "xz xz-utils"
+		deb=$(fetch_source_73) || exit 1
+		stamp=$(basename "$deb")
+		if [ -f "$PRISTINE/.tpf-extracted" ] &&
+		   [ "$(cat "$PRISTINE/.tpf-extracted")" = "$stamp" ]; then
+			step "Linux 7.3 source: $stamp"
+			return 0
+		fi
+		step "unpacking $stamp"
+		rm -rf "$CACHE/deb-7.3"
+		dpkg-deb -x "$deb" "$CACHE/deb-7.3" || die "cannot unpack $deb"
+		tarball=$CACHE/deb-7.3/usr/src/linux-source-7.3.tar.xz
+	else
+		stamp=$SRC_TARBALL_612
+		if [ -f "$PRISTINE/.tpf-extracted" ]; then
+			return 0
+		fi
+		need_packages "$SRC_TARBALL_612 linux-source-6.12"
+		tarball=$SRC_TARBALL_612
+	fi
+	step "extracting $tarball into $(dirname "$PRISTINE")"
+	rm -rf "$PRISTINE.tmp"
+	mkdir -p "$PRISTINE.tmp"
+	tar -C "$PRISTINE.tmp" -xf "$tarball" ||
+		die "cannot extract $tarball"
+	[ -d "$PRISTINE.tmp/linux-source-$KVER_WANT" ] ||
+		die "$tarball holds no linux-source-$KVER_WANT/ directory"
+	echo "$stamp" > "$PRISTINE.tmp/linux-source-$KVER_WANT/.tpf-extracted"
+	rm -rf "$PRISTINE"
+	mv "$PRISTINE.tmp/linux-source-$KVER_WANT" "$PRISTINE"
+	rm -rf "$PRISTINE.tmp" "$CACHE/deb-7.3"
+	# A new pristine tree: the work copy is made again from it.
+	rm -f "$SRC/.tpf-copied"
 }
 
 # The overlaid tree: a work copy of the pristine tree, or the user's KSRC.
@@ -104,6 +210,7 @@ ensure_source() {
 		mkdir -p "$(dirname "$SRC")"
 		cp -a "$PRISTINE" "$SRC.tmp"
 		touch "$SRC.tmp/.tpf-copied"
+		rm -rf "$SRC"
 		mv "$SRC.tmp" "$SRC"
 	fi
 	step "laying the overlay on $SRC"

@@ -7,7 +7,10 @@
 #   overlay.sh REPO TARGET STATE
 #
 # REPO    the repository root; overlay files live under $OVERLAY_DIRS,
-#         and in $OVERLAY_TOP at the top (MAINTAINERS.diff).
+#         and in $OVERLAY_TOP at the top (MAINTAINERS.diff).  They are
+#         written for the newest supported kernel; a file under
+#         backport/VERSION/ at the same path (a new file or a .diff) takes
+#         the place of both PATH and PATH.diff on that version.
 # TARGET  the kernel tree to update: Makefile.kunit's work copy, or KSRC.
 # STATE   a directory of ours that remembers what the overlay changed in
 #         TARGET: orig/ (TARGET's files before we first touched them),
@@ -23,8 +26,9 @@ set -euo pipefail
 
 OVERLAY_DIRS="Documentation arch fs include kernel lib mm tools"
 OVERLAY_TOP="MAINTAINERS.diff"
-WANT_VERSION=6
-WANT_PATCHLEVEL=12
+# The kernels the overlay supports: the first is the one the series is
+# written for, the others have a backport/VERSION/ tree.
+SUPPORTED="7.3 6.12"
 
 die() {
 	echo "overlay: error: $*" >&2
@@ -36,20 +40,25 @@ repo=$(cd "$1" && pwd) || die "no repository at $1"
 target=$2
 state=$3
 
-# --- Is TARGET a 6.12 kernel tree? ---------------------------------------
-[ -d "$target" ] || die "$target: no such directory; set KSRC to a Linux $WANT_VERSION.$WANT_PATCHLEVEL source tree"
+# --- Is TARGET a kernel tree of a supported version? ---------------------
+supported_list="Linux $(echo "$SUPPORTED" | sed 's/ /.y or /g').y"
+[ -d "$target" ] || die "$target: no such directory; set KSRC to a $supported_list source tree"
 target=$(cd "$target" && pwd)
 if [ ! -f "$target/Makefile" ] || [ ! -f "$target/mm/memory.c" ] ||
    [ ! -f "$target/include/linux/mm_types.h" ]; then
-	die "$target is not a Linux kernel source tree (no Makefile, mm/memory.c or include/linux/mm_types.h); set KSRC to a Linux $WANT_VERSION.$WANT_PATCHLEVEL tree or unset it to use linux-source-$WANT_VERSION.$WANT_PATCHLEVEL"
+	die "$target is not a Linux kernel source tree (no Makefile, mm/memory.c or include/linux/mm_types.h); set KSRC to a $supported_list tree, or unset it to use Debian's linux-source package"
 fi
 version=$(sed -n 's/^VERSION = //p' "$target/Makefile" | head -n 1)
 patchlevel=$(sed -n 's/^PATCHLEVEL = //p' "$target/Makefile" | head -n 1)
 sublevel=$(sed -n 's/^SUBLEVEL = //p' "$target/Makefile" | head -n 1)
-if [ "$version" != "$WANT_VERSION" ] || [ "$patchlevel" != "$WANT_PATCHLEVEL" ]; then
-	die "$target is Linux ${version:-?}.${patchlevel:-?}.${sublevel:-?}; the overlay targets $WANT_VERSION.$WANT_PATCHLEVEL: set KSRC to a $WANT_VERSION.$WANT_PATCHLEVEL tree, or unset it to use linux-source-$WANT_VERSION.$WANT_PATCHLEVEL"
-fi
-kver="$version.$patchlevel.$sublevel"
+kver="${version:-?}.${patchlevel:-?}.${sublevel:-?}"
+case " $SUPPORTED " in
+*" $version.$patchlevel "*) ;;
+*) die "$target is Linux $kver; the overlay supports $supported_list: set KSRC to such a tree, or unset it to use Debian's linux-source package" ;;
+esac
+series_ver="$version.$patchlevel"
+backport=""
+[ "$series_ver" = "${SUPPORTED%% *}" ] || backport="backport/$series_ver"
 
 mkdir -p "$state/orig"
 touch "$state/absent" "$state/manifest"
@@ -59,10 +68,46 @@ fi
 
 # --- Collect the overlay --------------------------------------------------
 cd "$repo"
-mapfile -t files < <({ find $OVERLAY_DIRS -type f 2>/dev/null || true
-			 for f in $OVERLAY_TOP; do [ ! -f "$f" ] || echo "$f"; done; } |
-		       LC_ALL=C sort)
-[ ${#files[@]} -gt 0 ] || die "$repo has no overlay files under: $OVERLAY_DIRS"
+declare -A src=()	# kernel path -> the repository file that makes it
+declare -A kind=()	# kernel path -> "diff" or "new"
+declare -A level=()	# kernel path -> "top" or the backport directory
+add_file() {
+	local f=$1 rel=$2 lvl=$3 path
+
+	case "$rel" in
+	*.orig | *.rej | *~)
+		die "$repo/$f: stray patch leftover in the overlay; remove it"
+		;;
+	*.diff) path=${rel%.diff} ;;
+	*) path=$rel ;;
+	esac
+	[ "${level[$path]:-}" != "$lvl" ] ||
+		die "$path is both a new file and a diff in the overlay${lvl#top}"
+	src[$path]=$f
+	level[$path]=$lvl
+	if [ "$path" = "$rel" ]; then kind[$path]=new; else kind[$path]=diff; fi
+}
+while IFS= read -r f; do
+	add_file "$f" "$f" top
+done < <({ find $OVERLAY_DIRS -type f 2>/dev/null || true
+	   for f in $OVERLAY_TOP; do [ ! -f "$f" ] || echo "$f"; done; } | LC_ALL=C sort)
+# A backport file replaces the newest kernel's file and diff at its path.
+if [ -n "$backport" ] && [ -d "$backport" ]; then
+	while IFS= read -r f; do
+		add_file "$f" "${f#"$backport"/}" " ($backport)"
+	done < <(find "$backport" -type f | LC_ALL=C sort)
+fi
+mapfile -t outputs < <(printf '%s\n' "${!src[@]}" | LC_ALL=C sort)
+[ ${#outputs[@]} -gt 0 ] || die "$repo has no overlay files under: $OVERLAY_DIRS"
+ndiffs=0
+nnew=0
+for path in "${outputs[@]}"; do
+	if [ "${kind[$path]}" = diff ]; then
+		ndiffs=$((ndiffs + 1))
+	else
+		nnew=$((nnew + 1))
+	fi
+done
 
 # Where the original content of a kernel file is: orig/ if we saved it,
 # nowhere if we created it, TARGET otherwise.
@@ -81,29 +126,11 @@ base_of() {
 stage=$(mktemp -d "$state/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
-declare -a outputs=()
 declare -A seen=()
-ndiffs=0
-nnew=0
-for f in "${files[@]}"; do
-	case "$f" in
-	*.orig | *.rej | *~)
-		die "$repo/$f: stray patch leftover in the overlay; remove it"
-		;;
-	*.diff)
-		path=${f%.diff}
-		ndiffs=$((ndiffs + 1))
-		;;
-	*)
-		path=$f
-		nnew=$((nnew + 1))
-		;;
-	esac
-	[ -z "${seen[$path]:-}" ] || die "$path is both a new file and a diff in the overlay"
+for path in "${outputs[@]}"; do
 	seen[$path]=1
-	outputs+=("$path")
-
-	[ "$path" != "$f" ] || continue
+	[ "${kind[$path]}" = diff ] || continue
+	f=${src[$path]}
 
 	mkdir -p "$stage/$(dirname "$path")"
 	base=$(base_of "$path")
@@ -114,7 +141,7 @@ for f in "${files[@]}"; do
 		hunks=$(echo "$out" | sed -n 's/^Hunk #\([0-9]*\) FAILED at \([0-9]*\).*/#\1 (at line \2)/p' |
 			paste -sd, - | sed 's/,/, /g')
 		if [ -n "$hunks" ]; then
-			die "$f does not apply to $path of Linux $kver: hunk $hunks FAILED; rebase the diff (nothing was changed in $target)"
+			die "$f does not apply to $path of Linux $kver: hunk $hunks FAILED; rebase the diff for $series_ver (nothing was changed in $target)"
 		fi
 		die "$f does not apply to $path of Linux $kver: $(echo "$out" | grep -v '^patching file' | head -n 1) (nothing was changed in $target)"
 	fi
@@ -166,13 +193,13 @@ install_file() {
 
 for path in "${outputs[@]}"; do
 	save_orig "$path"
-	if [ -f "$repo/$path" ] && [ ! -f "$repo/$path.diff" ]; then
-		install_file "$repo/$path" "$path"
+	if [ "${kind[$path]}" = new ]; then
+		install_file "$repo/${src[$path]}" "$path"
 	else
 		mkdir -p "$stage/$(dirname "$path")"
 		cp "$(base_of "$path")" "$stage/$path"
 		patch -p1 -d "$stage" --batch --forward --fuzz=0 --quiet \
-			--no-backup-if-mismatch --reject-file=- -i "$repo/$path.diff"
+			--no-backup-if-mismatch --reject-file=- -i "$repo/${src[$path]}"
 		install_file "$stage/$path" "$path"
 		rm -rf "${stage:?}"/*
 	fi
@@ -192,4 +219,4 @@ done < "$state/manifest"
 printf '%s\n' "${outputs[@]}" > "$state/manifest.tmp"
 mv "$state/manifest.tmp" "$state/manifest"
 rm -f "$state/in-progress"
-echo "overlay: $nnew new files, $ndiffs diffs on Linux $kver at $target ($changed files written)"
+echo "overlay: $nnew new files, $ndiffs diffs${backport:+ (with $backport)} on Linux $kver at $target ($changed files written)"

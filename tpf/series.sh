@@ -3,7 +3,7 @@
 #
 # make -f Makefile.kunit series: the overlay as a patch series for linux-mm.
 #
-#  1. A git tree of the pristine 6.12 source, $CACHE/series/linux, one
+#  1. A git tree of the pristine source, $CACHE/series/VERSION/linux, one
 #     commit tagged tpf-base (made once).
 #  2. The patches tpf/series/NN-*.msg, in order: each lays the overlay files
 #     its "Files:" line names (a new file is copied, a PATH.diff applied with
@@ -29,14 +29,14 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 . "$REPO/tpf/lib.sh"
 
 OUT=${SERIES_OUT:-$REPO/series}
-SDIR=$CACHE/series
+SDIR=$CACHE/series/$KVER_WANT
 TREE=$SDIR/linux
 MSGS=$REPO/tpf/series
 BRANCH=tlb-pending-filter
-LOG=$CACHE/logs/series.log
+LOG=$LOGS/series.log
 ARCH=x86_64
 export ARCH
-mkdir -p "$CACHE/logs" "$SDIR"
+mkdir -p "$LOGS" "$SDIR"
 
 [ -z "${KSRC:-}" ] || die "series: needs the packaged source (pristine tree); unset KSRC"
 # checkpatch runs scripts/spdxcheck.py (ply, GitPython); htmldocs needs
@@ -93,7 +93,10 @@ for m in "${msgs[@]}"; do
 	sed -n 2p "$MSGS/$m" | grep -qx -- '---' || die "series: $m: line 2 must be '---'"
 	for f in $files; do
 		[ -z "${owner[$f]:-}" ] || die "series: $f is in both ${owner[$f]} and $m"
-		[ -f "$REPO/$f" ] || [ -f "$REPO/$f.diff" ] ||
+		# A file only a backport changes (lib/Makefile on 6.12) is
+		# named all the same.
+		overlay_src "$f" > /dev/null ||
+			ls "$REPO"/backport/*/"$f" "$REPO"/backport/*/"$f.diff" > /dev/null 2>&1 ||
 			die "series: $m names $f, which is not in the overlay"
 		owner[$f]=$m
 	done
@@ -126,14 +129,15 @@ g checkout -q -f -B "$BRANCH" tpf-base && g clean -q -f -d ||
 	die "series: cannot reset $TREE to tpf-base"
 for m in "${msgs[@]}"; do
 	for f in $(sed -n '1s/^Files: //p' "$MSGS/$m"); do
-		if [ -f "$REPO/$f.diff" ]; then
-			if ! out=$(g apply --check "$REPO/$f.diff" 2>&1); then
-				die "series: $m: $f.diff does not apply to $kver: $(echo "$out" | head -n 2 | paste -sd' ' -)"
+		fsrc=$(overlay_src "$f") || continue
+		if [[ "$fsrc" == *.diff ]]; then
+			if ! out=$(g apply --check "$fsrc" 2>&1); then
+				die "series: $m: ${fsrc#"$REPO"/} does not apply to $kver: $(echo "$out" | head -n 2 | paste -sd' ' -)"
 			fi
-			g apply "$REPO/$f.diff" || die "series: $m: git apply $f.diff failed"
+			g apply "$fsrc" || die "series: $m: git apply ${fsrc#"$REPO"/} failed"
 		else
 			mkdir -p "$TREE/$(dirname "$f")"
-			cp "$REPO/$f" "$TREE/$f"
+			cp "$fsrc" "$TREE/$f"
 		fi
 		g add -f -- "$f"
 	done
@@ -174,13 +178,19 @@ g format-patch -q --cover-letter --thread=shallow -o "$OUT" "${to[@]}" "${cc[@]}
 
 bench=$REPO/bench-results/bench-mail.txt
 [ -f "$bench" ] || bench=$MSGS/bench.txt
-python3 - "$OUT"/0000-cover-letter.patch "$MSGS/cover.txt" "$bench" <<'EOF' ||
-import sys
-path, cover, bench = sys.argv[1:]
+# The base: the tarball has no git history, so name the release and the
+# Debian package that carries it.
+debver=$(sed -n 's/^linux-source-[0-9.]*_\(.*\)_all\.deb$/\1/p' "$PRISTINE/.tpf-extracted")
+[ -n "$debver" ] || debver=$(dpkg-query -W -f='${Version}' "linux-source-$KVER_WANT" 2>/dev/null)
+base="Based on v$kver as Debian's linux-source-$KVER_WANT ${debver:-(version unknown)} packages it; that tarball has no git history, so there is no base-commit line."
+python3 - "$OUT"/0000-cover-letter.patch "$MSGS/cover.txt" "$bench" "$base" <<'EOF' ||
+import sys, textwrap
+path, cover, bench, base = sys.argv[1:]
 text = open(cover).read()
 subject, body = text.split('\n', 1)
 table = open(bench).read().rstrip('\n')
 body = body.lstrip('\n').replace('@BENCH@', table)
+body = body.replace('@BASE@', textwrap.fill(base, 72))
 patch = open(path).read()
 assert '*** SUBJECT HERE ***' in patch and '*** BLURB HERE ***' in patch
 patch = patch.replace('*** SUBJECT HERE ***', subject)
@@ -188,6 +198,7 @@ patch = patch.replace('*** BLURB HERE ***', body.rstrip('\n'))
 open(path, 'w').write(patch)
 EOF
 	die "series: cannot write the cover letter"
+echo "series: $base"
 echo "series: $(ls "$OUT" | wc -l) files in $OUT ($((${#msgs[@]})) patches and the cover letter)"
 echo "series: To/Cc: ${#to[@]} + ${#cc[@]} addresses from get_maintainer.pl"
 if [ "${SERIES_CHECKS:-1}" = 0 ]; then

@@ -100,4 +100,11 @@ if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
 	fi
 fi
 
+# --- The 6.12 backport: overlay, KUnit, filter off as upstream -----------
+if [ -z "${KSRC:-}" ] && [ "$KVER_WANT" = "$KVER_SERIES" ] &&
+   [ "${TPF_SKIP_BACKPORT:-}" != 1 ]; then
+	step "the 6.12 backport (tpf/test-backport.sh, logs $CACHE/logs/6.12)"
+	checks backport-6.12 env TPF_KVER=6.12 "$REPO/tpf/test-backport.sh"
+fi
+
 summary

@@ -41,8 +41,13 @@ mini_tree() {
 
 	mkdir -p "$dst"
 	cp "$PRISTINE/Makefile" "$dst/"
-	(cd "$REPO" && find Documentation arch fs include kernel lib mm tools \
-		-name '*.diff' 2>/dev/null) | while read -r d; do
+	# The files the diffs of this version patch: the top level's and
+	# the backports'; a path a backport creates is not in the tree.
+	(cd "$REPO" && { find Documentation arch fs include kernel lib mm tools \
+		-name '*.diff' 2>/dev/null
+		find backport -mindepth 2 -name '*.diff' 2>/dev/null |
+			cut -d/ -f3-; }) | sort -u | while read -r d; do
+		[ -f "$PRISTINE/${d%.diff}" ] || continue
 		mkdir -p "$dst/$(dirname "${d%.diff}")"
 		cp "$PRISTINE/${d%.diff}" "$dst/${d%.diff}"
 	done
@@ -86,11 +91,11 @@ if expect_error "KSRC not a kernel tree" 'is not a Linux kernel source tree.*set
 		bad "KSRC not a kernel tree: the tree was modified"
 fi
 
-# 2. A kernel version the overlay does not target.
+# 2. A kernel version the overlay does not support.
 mini_tree "$WORK/v61"
-sed -i 's/^PATCHLEVEL = 12$/PATCHLEVEL = 1/' "$WORK/v61/Makefile"
+sed -i 's/^PATCHLEVEL = .*$/PATCHLEVEL = 1/' "$WORK/v61/Makefile"
 before=$(digest "$WORK/v61")
-if expect_error "wrong kernel version" 'is Linux 6\.1\..*targets 6\.12: set KSRC' \
+if expect_error "wrong kernel version" 'is Linux [0-9]+\.1\..*supports Linux 7\.3\.y or 6\.12\.y: set KSRC' \
 	"$OVERLAY" "$REPO" "$WORK/v61" "$WORK/state-v61"; then
 	[ "$(digest "$WORK/v61")" = "$before" ] &&
 		ok "wrong kernel version: refused, tree untouched" ||
@@ -154,6 +159,29 @@ rm "$WORK/repo-less/kernel/fork.c.diff"
 cmp -s "$WORK/ref/kernel/fork.c" "$PRISTINE/kernel/fork.c" &&
 	ok "dropped diff: its file is restored" ||
 	bad "dropped diff: kernel/fork.c not restored"
+
+# 7. The archive: unreachable, or no longer offering linux-source-7.3, with
+#    nothing downloaded before.  The error names the package and KSRC=, or
+#    what the archive offers now and the versions the overlay supports.
+if expect_error "archive unreachable" \
+	'cannot fetch linux-source-7\.3 from http://127\.0\.0\.1:9/debian.*Set KSRC= to a Linux 7\.3 tree' \
+	make --no-print-directory -s -f "$REPO/Makefile.kunit" source TPF_KVER=7.3 \
+	TPF_ARCHIVE_URL=http://127.0.0.1:9/debian CACHE="$WORK/cache-noarchive"; then
+	ok "archive unreachable: the package and KSRC= are named"
+fi
+if expect_error "package gone from the archive" \
+	'no longer offers linux-source-7\.3 \(it offers: linux-source-.*supports Linux 7\.3\.y and 6\.12\.y' \
+	make --no-print-directory -s -f "$REPO/Makefile.kunit" source TPF_KVER=7.3 \
+	TPF_ARCHIVE_SUITE=bookworm CACHE="$WORK/cache-oldsuite"; then
+	ok "package gone from the archive: what it offers, and the versions supported"
+fi
+
+# 8. A version the overlay does not support, asked for by name.
+if expect_error "unsupported TPF_KVER" 'Linux 6\.1: the overlay supports Linux 7\.3\.y and 6\.12\.y' \
+	make --no-print-directory -s -f "$REPO/Makefile.kunit" source TPF_KVER=6.1 \
+	CACHE="$WORK/cache-61"; then
+	ok "unsupported TPF_KVER: refused, the supported versions named"
+fi
 
 [ "$(digest "$PRISTINE/mm")" = "$pristine_digest" ] &&
 	ok "the pristine tree was never modified" ||

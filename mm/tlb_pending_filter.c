@@ -371,25 +371,30 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  *     before the PTE became PROT_NONE, and only until a flush of @addr
  *     completes after that.
  *
- *  2. In an accessible VMA only NUMA hinting makes a valid PTE PROT_NONE
- *     (include/linux/pgtable.h says so above pte_protnone()).
- *     mprotect(PROT_NONE) writes the new vm_flags (mprotect_fixup(),
- *     vm_flags_reset()) before change_protection() writes any PTE under the
- *     PTL, so a walker that holds that PTL and sees such a PTE also sees
- *     the VMA inaccessible and takes the mm-wide answer.  Going the other
- *     way, mprotect() from PROT_NONE holds the mmap lock for write, which
- *     the mprotect() that made the PTEs PROT_NONE kept until its flush had
- *     completed.  change_pte_range() asserts the rule with CONFIG_DEBUG_VM.
- *     A split of a PROT_NONE huge PMD writes PROT_NONE PTEs only after
- *     pmdp_invalidate() has flushed the whole PMD range.
+ *  2. In an accessible VMA, only change_protection() callers that mark
+ *     turn a valid PTE PROT_NONE with a deferred flush: NUMA hinting
+ *     (MM_CP_PROT_NUMA) and, where the kernel has it, userfaultfd
+ *     read-write protection (MM_CP_UFFD_RWP), both under the mmap lock
+ *     for read.  mprotect(PROT_NONE) writes the new vm_flags
+ *     (mprotect_fixup(), vm_flags_reset()) before change_protection()
+ *     writes any PTE under the PTL, so a walker that holds that PTL and
+ *     sees such a PTE also sees the VMA inaccessible and takes the
+ *     mm-wide answer.  Going the other way, mprotect() from PROT_NONE
+ *     holds the mmap lock for write, which the mprotect() that made the
+ *     PTEs PROT_NONE kept until its flush had completed.  A PROT_NONE PTE
+ *     that appears in an accessible VMA without a valid predecessor (a
+ *     migration entry restored from vm_page_prot between vm_flags_reset()
+ *     and vma_set_page_prot()) was never cached.  A split of a huge PMD
+ *     builds its PTEs after pmdp_invalidate() has flushed the PMD range.
+ *     change_pte_range() asserts the rule with CONFIG_DEBUG_VM.
  *
- *  3. NUMA hinting's change of a valid PTE to PROT_NONE goes through
+ *  3. A marking caller's change of a valid PTE to PROT_NONE goes through
  *     tlb_flush_pte_range() (pte_needs_flush() holds for a valid PTE that
  *     becomes invalid), so change_pte_range() marks it under the PTL
  *     before the unlock (tlb_mark_deferred_range()), and the mark stays
- *     until the scanner's gather has flushed it (points 1 to 5 above).
+ *     until the caller's gather has flushed it (points 1 to 5 above).
  *
- *  4. The flush that completes the scanner's deferral also drops any older
+ *  4. The flush that completes that deferral also drops any older
  *     entry for @addr, whoever left it: a deferred write-protect of the
  *     page before NUMA hinting, or a zap whose stale entry maps the zapped
  *     page.  So once the mark is gone, no entry for @addr is left.
@@ -404,24 +409,45 @@ void tlb_pending_filter_unregister(struct mm_struct *mm)
  * never flushes.
  */
 
+/*
+ * tlb_pending_filter_test() over a range in one page table: true if a
+ * flush of any address in [@start, @end) may still be deferred.  Sound by
+ * the same argument (point 5): for each such address each word read
+ * covers it, so the bucket word meets the range's bits, lo is below @end
+ * and hi above @start.
+ */
+static bool tlb_pending_filter_test_range(struct mm_struct *mm,
+					  unsigned long start,
+					  unsigned long end)
+{
+	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+
+	return (atomic_long_read(&filter->buckets) &
+		tlb_pending_filter_range_bits(start, end)) &&
+	       (unsigned long)atomic_long_read(&filter->lo) < end &&
+	       start < (unsigned long)atomic_long_read(&filter->hi);
+}
+
 /**
- * tlb_pending_filter_protnone - may a PROT_NONE PTE still be cached?
- * @vma: the VMA that maps @addr
- * @addr: the user address of a PTE for which pte_protnone() is true
+ * tlb_pending_filter_protnone - may PROT_NONE PTEs still be cached?
+ * @vma: the VMA that maps [@start, @end)
+ * @start: the user address of the first PTE, for which pte_protnone() is
+ *	true
+ * @end: the address just past the last one, in the same page table
  *
- * tlb_pending_pte_accessible() asks this for a PROT_NONE PTE that
+ * tlb_pending_pte_accessible() asks this for PROT_NONE PTEs that
  * pte_accessible() reports as cached because some flush is pending in the
- * mm: the filter's answer for @addr in an accessible VMA that is not
+ * mm: the filter's answer for the range in an accessible VMA that is not
  * hugetlb (see the argument above), mm_tlb_flush_pending() anywhere else.
  * Each answer alone is sound, so the caller flushes only if both say so.
  * Reports which answer was used, what the mm-wide answer was and what it
  * decided in the tpf_protnone tracepoint.  Call with the page-table lock
- * of @addr held.
+ * of the range held.
  *
- * Return: true if the caller must flush the TLB for @addr.
+ * Return: true if the caller must flush the TLB for [@start, @end).
  */
 bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
-				 unsigned long addr)
+				 unsigned long start, unsigned long end)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	bool pending = mm_tlb_flush_pending(mm);
@@ -430,9 +456,12 @@ bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
 
 	if (vma_is_accessible(vma) && !is_vm_hugetlb_page(vma)) {
 		answer = tlb_pending_filter_answer(tlb_pending_filter_get_mode());
-		flush = tlb_pending_filter_decide(mm, addr, answer);
+		if (answer == TPF_MODE_FILTER)
+			flush = tlb_pending_filter_test_range(mm, start, end);
+		else
+			flush = tlb_pending_filter_decide(mm, start, answer);
 	}
-	trace_tpf_protnone(mm, addr, answer, pending, flush);
+	trace_tpf_protnone(mm, start, answer, pending, flush);
 	return flush;
 }
 #endif /* CONFIG_TLB_PENDING_FILTER_PROTNONE */

@@ -1778,7 +1778,8 @@ static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
 	if (pte_protnone(val)) {
 		pending = mm_tlb_flush_pending(pn->mm);
-		flush = tlb_pending_pte_accessible(pn->mm, vma, addr, val);
+		flush = tlb_pending_pte_accessible(pn->mm, vma, addr,
+						   addr + PAGE_SIZE, val);
 	}
 	pte_unmap_unlock(pte, ptl);
 	KUNIT_EXPECT_EQ(test, pn->decisions, decisions + pending);
@@ -1938,11 +1939,87 @@ static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
 	tpf_pn_teardown(pn);
 }
 
+/*
+ * The batched unmap asks once for the PTEs of a folio batch.  Page 2 of
+ * four is made PROT_NONE by an open scan step: a batch over pages 0-3
+ * must flush, one over pages 0-1 or page 3 alone need not.
+ */
+static void tpf_pn_batch_asks_for_every_page(struct kunit *test)
+{
+	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct mmu_gather tlb;
+	spinlock_t *ptl;
+	pte_t *pte, val;
+
+	tlb_gather_mmu(&tlb, pn->mm);
+	tpf_pn_numa_hint(test, pn, &tlb, 2);
+	mmap_read_lock(pn->mm);
+	pte = get_locked_pte(pn->mm, tpf_pn_page(pn, 2), &ptl);
+	KUNIT_ASSERT_NOT_NULL(test, pte);
+	val = ptep_get(pte);
+	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
+	KUNIT_EXPECT_TRUE(test, tlb_pending_pte_accessible(pn->mm, pn->vma,
+			  tpf_pn_page(pn, 0), tpf_pn_page(pn, 4), val));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_pte_accessible(pn->mm, pn->vma,
+			   tpf_pn_page(pn, 0), tpf_pn_page(pn, 2), val));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_pte_accessible(pn->mm, pn->vma,
+			   tpf_pn_page(pn, 3), tpf_pn_page(pn, 4), val));
+	pte_unmap_unlock(pte, ptl);
+	mmap_read_unlock(pn->mm);
+	tlb_finish_mmu(&tlb);
+	tpf_pn_teardown(pn);
+}
+
+#ifdef MM_CP_UFFD_RWP
+/*
+ * Userfaultfd read-write protection makes valid PTEs PROT_NONE in an
+ * accessible VMA under the mmap lock for read, as NUMA hinting does: it
+ * must mark, or the filter would answer "no flush" for a PTE that may
+ * still be cached, writable.
+ */
+static void tpf_pn_uffd_rwp_marks(struct kunit *test)
+{
+	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	unsigned long addr = tpf_pn_page(pn, 1);
+	struct mmu_gather tlb;
+	long changed;
+
+	if (!IS_ENABLED(CONFIG_USERFAULTFD_RWP))
+		kunit_skip(test, "needs USERFAULTFD_RWP");
+	mmap_write_lock(pn->mm);
+	vm_flags_set(pn->vma, VM_UFFD_RWP);
+	mmap_write_unlock(pn->mm);
+
+	tlb_gather_mmu(&tlb, pn->mm);
+	mmap_read_lock(pn->mm);
+	changed = change_protection(&tlb, pn->vma, addr, addr + PAGE_SIZE,
+				    MM_CP_UFFD_RWP);
+	KUNIT_EXPECT_EQ(test, changed, 1L);
+	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
+	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
+	mmap_read_unlock(pn->mm);
+	tlb_finish_mmu(&tlb);
+
+	mmap_read_lock(pn->mm);
+	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 1));
+	mmap_read_unlock(pn->mm);
+	mmap_write_lock(pn->mm);
+	vm_flags_clear(pn->vma, VM_UFFD_RWP);
+	mmap_write_unlock(pn->mm);
+	tpf_pn_teardown(pn);
+}
+#endif
+
 static struct kunit_case tlb_pending_filter_protnone_test_cases[] = {
 	KUNIT_CASE(tpf_pn_flush_while_numa_gather_open),
 	KUNIT_CASE(tpf_pn_no_flush_outside_span_or_for_zaps),
 	KUNIT_CASE(tpf_pn_mprotect_prot_none_takes_mm_wide_answer),
 	KUNIT_CASE(tpf_pn_hugetlb_takes_mm_wide_answer),
+	KUNIT_CASE(tpf_pn_batch_asks_for_every_page),
+#ifdef MM_CP_UFFD_RWP
+	KUNIT_CASE(tpf_pn_uffd_rwp_marks),
+#endif
 	{}
 };
 

@@ -37,10 +37,12 @@ guest_kernel() {
 
 	mkdir -p "$out"
 	step "configuring the guest kernel in $out"
-	make -s -C "$SRC" O="$out" ARCH=x86_64 allnoconfig
+	# Each step returns on failure: callers run these in a condition,
+	# where set -e does not apply.
+	make -s -C "$SRC" O="$out" ARCH=x86_64 allnoconfig || return
 	(cd "$out" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
-		"$out/.config" "${frags[@]}" > "$out/merge.log")
-	make -s -C "$SRC" O="$out" ARCH=x86_64 olddefconfig
+		"$out/.config" "${frags[@]}" > "$out/merge.log") || return
+	make -s -C "$SRC" O="$out" ARCH=x86_64 olddefconfig || return
 	# The last fragment that sets an option wins, as in merge_config.sh.
 	for frag in "${frags[@]}"; do
 		grep -hE '^(CONFIG_[A-Z0-9_]+=.*|# CONFIG_[A-Z0-9_]+ is not set)$' "$frag"
@@ -52,9 +54,9 @@ guest_kernel() {
 			! grep -q "^$(echo "$opt" | cut -d' ' -f2)=" "$out/.config" ;;
 		*) grep -qx "$opt" "$out/.config" ;;
 		esac || die "guest config: '$opt' did not stick (dependencies?), see ${frags[*]}"
-	done
+	done || return
 	step "building the guest kernel in $out ($JOBS jobs)"
-	make -s -C "$SRC" O="$out" ARCH=x86_64 -j"$JOBS" bzImage
+	make -s -C "$SRC" O="$out" ARCH=x86_64 -j"$JOBS" bzImage || return
 }
 
 # The tree's uapi headers, for test programs built against this kernel.
@@ -62,21 +64,21 @@ GUEST_HDR=$BUILD/hdr/usr/include
 guest_headers() {
 	mkdir -p "$BUILD/hdr"
 	step "installing uapi headers"
-	make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers
+	make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers || return
 }
 
 guest_selftests() {
 	local out=$GUEST_BIN t targets=()
 
 	mkdir -p "$out"
-	guest_headers
+	guest_headers || return
 	for t in $SELFTESTS tlb_pending_filter tlb_pending_torture; do
 		targets+=("$out/$t")
 	done
 	step "building static selftests into $out"
 	make -s -C "$SRC/tools/testing/selftests/mm" OUTPUT="$out" \
 		KHDR_INCLUDES="-isystem $GUEST_HDR" \
-		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}"
+		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}" || return
 	# kselftest's runner, for its tlb_pending_filter category.
 	install -m 0755 "$SRC/tools/testing/selftests/mm/run_vmtests.sh" "$out/"
 }

@@ -25,8 +25,14 @@ if [ -n "${KSRC:-}" ]; then
 		echo "error: KSRC=$KSRC: no such directory" >&2
 		exit 1
 	}
+	# The tree's version; overlay.sh refuses a tree that is none of
+	# KVER_SUPPORTED, naming it.
 	KVER_WANT=$(sed -n 's/^VERSION = //p; s/^PATCHLEVEL = //p' "$KSRC_ABS/Makefile" 2>/dev/null |
 		    head -n 2 | paste -sd. -)
+	case " $KVER_SUPPORTED " in
+	*" $KVER_WANT "*) ;;
+	*) KVER_WANT=$KVER_SERIES ;;
+	esac
 	SRC=$KSRC_ABS
 	SRC_STATE=$CACHE/ksrc/$(echo "$KSRC_ABS" | md5sum | cut -c1-12)
 	BUILD=$SRC_STATE/build
@@ -123,7 +129,7 @@ QEMU_X86_PACKAGES=(
 # downloaded is kept, and used while the archive cannot be reached or no
 # longer offers the package.  Prints the path of the .deb.
 fetch_source_73() {
-	local dir=$CACHE/apt-7.3 opts cand debs offered
+	local dir=$CACHE/apt-7.3 opts cand debs offered reached
 
 	mkdir -p "$dir/lists/partial" "$dir/archives/partial"
 	[ -f "$ARCHIVE_KEYRING" ] || need_packages "$ARCHIVE_KEYRING debian-archive-keyring" >&2
@@ -132,7 +138,11 @@ fetch_source_73() {
 	      -o Dir::State::Lists="$dir/lists" -o Dir::Cache::archives="$dir/archives"
 	      -o APT::Get::List-Cleanup=0 -o Debug::NoDropPrivs=1)
 	cand=
-	if apt-get "${opts[@]}" update > "$dir/update.log" 2>&1; then
+	reached=
+	# apt-get update exits 0 when a source cannot be fetched.
+	if apt-get "${opts[@]}" update > "$dir/update.log" 2>&1 &&
+	   ! grep -qE '^(Err:|[WE]: Failed to fetch)' "$dir/update.log"; then
+		reached=1
 		cand=$(apt-cache "${opts[@]}" policy linux-source-7.3 2>/dev/null |
 		       sed -n 's/^  Candidate: //p')
 		[ "$cand" != "(none)" ] || cand=
@@ -148,10 +158,14 @@ fetch_source_73() {
 		echo "$debs"
 		return 0
 	fi
-	offered=$(apt-cache "${opts[@]}" search --names-only '^linux-source-[0-9.]*$' 2>/dev/null |
-		  cut -d' ' -f1 | paste -sd' ' -)
-	if [ -n "$offered" ]; then
-		echo "error: $ARCHIVE_URL $ARCHIVE_SUITE no longer offers linux-source-7.3 (it offers: $offered), and none was downloaded before into $dir. The overlay supports Linux 7.3.y and 6.12.y: set KSRC= to a 7.3 tree, or TPF_KVER=6.12 for the backport." >&2
+	# What the archive's index lists (apt-cache would add the packages
+	# installed on this machine).
+	offered=$(for f in "$dir"/lists/*_Packages*; do
+			  [ ! -f "$f" ] || /usr/lib/apt/apt-helper cat-file "$f"
+		  done 2>/dev/null |
+		  sed -n 's/^Package: \(linux-source-[0-9.]*\)$/\1/p' | sort -uV | paste -sd' ' -)
+	if [ -n "$reached" ]; then
+		echo "error: $ARCHIVE_URL $ARCHIVE_SUITE no longer offers linux-source-7.3 (it offers: ${offered:-no linux-source}), and none was downloaded before into $dir. The overlay supports Linux 7.3.y and 6.12.y: set KSRC= to a 7.3 tree, or TPF_KVER=6.12 for the backport." >&2
 	else
 		echo "error: cannot fetch linux-source-7.3 from $ARCHIVE_URL $ARCHIVE_SUITE (log $dir/update.log), and none was downloaded before into $dir. Set KSRC= to a Linux 7.3 tree, or TPF_ARCHIVE_URL= to a Debian mirror." >&2
 	fi

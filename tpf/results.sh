@@ -31,7 +31,7 @@ summary() {
 	exit
 }
 
-LOGS=$CACHE/logs
+LOGS=${LOGS:-$CACHE/logs}
 mkdir -p "$LOGS"
 
 # checks NAME CMD...: count the "ok:" and "FAILED:" lines CMD prints.

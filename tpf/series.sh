@@ -38,7 +38,18 @@ ARCH=x86_64
 export ARCH
 mkdir -p "$LOGS" "$SDIR"
 
-[ -z "${KSRC:-}" ] || die "series: needs the packaged source (pristine tree); unset KSRC"
+# With KSRC, a git tree: the series is made on its HEAD (the overlay's
+# changes there are left alone), which format-patch names as the
+# base-commit, and a worktree of that commit is the pristine tree.
+BASE_COMMIT=
+if [ -n "${KSRC:-}" ]; then
+	BASE_COMMIT=$(git -C "$KSRC_ABS" rev-parse -q --verify 'HEAD^{commit}' 2>/dev/null) ||
+		die "series: KSRC=$KSRC is not a git tree, so there is no base commit to make the series on; use a git tree, or unset KSRC to use Debian's linux-source-$KVER_WANT"
+	SDIR=$CACHE/series/ksrc-$(echo "$KSRC_ABS" | md5sum | cut -c1-12)
+	TREE=$SDIR/linux
+	PRISTINE=$SDIR/base
+	mkdir -p "$SDIR"
+fi
 # checkpatch runs scripts/spdxcheck.py (ply, GitPython); htmldocs needs
 # Sphinx and PyYAML.  All of them for Debian's python3, which PATH puts
 # first below.
@@ -58,8 +69,27 @@ ident_mail=$(git -C "$REPO" config user.email) || die "series: no git user.email
 IDENT="$ident_name <$ident_mail>"
 
 # --- 1. The base tree -----------------------------------------------------
+if [ -n "$BASE_COMMIT" ] &&
+   [ "$(g rev-parse -q --verify 'tpf-base^{commit}' 2>/dev/null)" != "$BASE_COMMIT" ]; then
+	step "a clone of $KSRC at $BASE_COMMIT in $TREE, and a worktree of it in $PRISTINE"
+	rm -rf "$TREE" "$TREE.tmp" "$PRISTINE"
+	(
+		set -e
+		git clone -q --shared --no-checkout "$KSRC_ABS" "$TREE.tmp"
+		cd "$TREE.tmp"
+		git config user.name "$ident_name"
+		git config user.email "$ident_mail"
+		git config gc.auto 0
+		git checkout -q -f -B master "$BASE_COMMIT"
+		git tag -f tpf-base "$BASE_COMMIT" > /dev/null
+	) || die "series: cannot clone $KSRC into $TREE.tmp"
+	mv "$TREE.tmp" "$TREE"
+	g worktree prune
+	g worktree add -q --detach "$PRISTINE" tpf-base ||
+		die "series: cannot check out the base in $PRISTINE"
+fi
 kver=$(make -s -C "$PRISTINE" kernelversion)
-if ! g rev-parse -q --verify tpf-base > /dev/null 2>&1; then
+if [ -z "$BASE_COMMIT" ] && ! g rev-parse -q --verify tpf-base > /dev/null 2>&1; then
 	step "a git tree of the pristine $kver source in $TREE (once)"
 	rm -rf "$TREE" "$TREE.tmp"
 	cp -a "$PRISTINE" "$TREE.tmp" || die "series: cannot copy $PRISTINE"
@@ -96,7 +126,8 @@ for m in "${msgs[@]}"; do
 		# A file only a backport changes (lib/Makefile on 6.12) is
 		# named all the same.
 		overlay_src "$f" > /dev/null ||
-			ls "$REPO"/backport/*/"$f" "$REPO"/backport/*/"$f.diff" > /dev/null 2>&1 ||
+			compgen -G "$REPO/backport/*/$f" > /dev/null ||
+			compgen -G "$REPO/backport/*/$f.diff" > /dev/null ||
 			die "series: $m names $f, which is not in the overlay"
 		owner[$f]=$m
 	done
@@ -173,16 +204,22 @@ done < <(cd "$TREE" && perl scripts/get_maintainer.pl --no-git --no-git-fallback
 	--m --r --l --no-s "$SDIR/all.diff" 2> "$SDIR/maintainers.err")
 [ ${#to[@]} -gt 0 ] ||
 	die "series: get_maintainer.pl named no maintainer: $(head -n 2 "$SDIR/maintainers.err")"
+base_opt=()
+[ -z "$BASE_COMMIT" ] || base_opt=(--base=tpf-base)
 g format-patch -q --cover-letter --thread=shallow -o "$OUT" "${to[@]}" "${cc[@]}" \
-	tpf-base.."$BRANCH" || die "series: git format-patch failed"
+	"${base_opt[@]}" tpf-base.."$BRANCH" || die "series: git format-patch failed"
 
 bench=$REPO/bench-results/bench-mail.txt
 [ -f "$bench" ] || bench=$MSGS/bench.txt
 # The base: the tarball has no git history, so name the release and the
 # Debian package that carries it.
-debver=$(sed -n 's/^linux-source-[0-9.]*_\(.*\)_all\.deb$/\1/p' "$PRISTINE/.tpf-extracted")
-[ -n "$debver" ] || debver=$(dpkg-query -W -f='${Version}' "linux-source-$KVER_WANT" 2>/dev/null)
-base="Based on v$kver as Debian's linux-source-$KVER_WANT ${debver:-(version unknown)} packages it; that tarball has no git history, so there is no base-commit line."
+if [ -n "$BASE_COMMIT" ]; then
+	base="Based on $(g describe --tags --always tpf-base 2>/dev/null) ($kver); base-commit below."
+else
+	debver=$(sed -n 's/^linux-source-[0-9.]*_\(.*\)_all\.deb$/\1/p' "$PRISTINE/.tpf-extracted")
+	[ -n "$debver" ] || debver=$(dpkg-query -W -f='${Version}' "linux-source-$KVER_WANT" 2>/dev/null)
+	base="Based on v$kver as Debian's linux-source-$KVER_WANT ${debver:-(version unknown)} packages it; that tarball has no git history, so there is no base-commit line."
+fi
 python3 - "$OUT"/0000-cover-letter.patch "$MSGS/cover.txt" "$bench" "$base" <<'EOF' ||
 import sys, textwrap
 path, cover, bench, base = sys.argv[1:]

@@ -85,7 +85,7 @@ guest_judge() {
 if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
 	if ! (need_packages "${GUEST_PACKAGES[@]}"); then
 		fail "guest packages"
-	elif ! (set -e; guest_kernel; guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
+	elif ! (guest_kernel && guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
 		tail -n 30 "$LOGS/guest-build.log"
 		fail "guest kernel and selftests build (log $LOGS/guest-build.log)"
 	else

@@ -71,7 +71,7 @@ static void touch_read(char *p)
 
 static size_t page_size;
 
-static int write_file(const char *path, const char *val)
+static int write_str(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC);
 	ssize_t ret;
@@ -81,6 +81,35 @@ static int write_file(const char *path, const char *val)
 	ret = write(fd, val, strlen(val));
 	close(fd);
 	return ret < 0 ? -errno : 0;
+}
+
+/*
+ * Whether the VMA that starts at @addr has exactly @len bytes in PMD-mapped
+ * THPs (its AnonHugePages in smaps).  vm_util's check_huge_anon() does
+ * this too, but its arguments differ between kernel versions.
+ */
+static bool thp_mapped(void *addr, size_t len)
+{
+	unsigned long start, end;
+	char line[256];
+	bool in_vma = false;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			if (in_vma)
+				break;
+			in_vma = start == (unsigned long)addr;
+		} else if (in_vma &&
+			   sscanf(line, "AnonHugePages: %ld kB", &kb) == 1) {
+			break;
+		}
+	}
+	fclose(f);
+	return kb >= 0 && (size_t)kb == len >> 10;
 }
 
 /* enum tlb_pending_filter_mode, as the debugfs file names the modes. */
@@ -126,21 +155,21 @@ static void trace_setup(const char *event, const char *filter)
 	char path[256];
 
 	snprintf(path, sizeof(path), EVENTS "/%s/filter", event);
-	if (write_file(path, filter ? filter : "0"))
+	if (write_str(path, filter ? filter : "0"))
 		ksft_exit_fail_msg("cannot set filter of %s\n", event);
 	snprintf(path, sizeof(path), EVENTS "/%s/enable", event);
-	if (write_file(path, "1"))
+	if (write_str(path, "1"))
 		ksft_exit_fail_msg("cannot enable %s\n", event);
 }
 
 static void trace_off(void)
 {
-	write_file(EVENTS "/enable", "0");
+	write_str(EVENTS "/enable", "0");
 }
 
 static void trace_clear(void)
 {
-	if (write_file(TRACEFS "/trace", ""))
+	if (write_str(TRACEFS "/trace", ""))
 		ksft_exit_fail_msg("cannot clear the trace buffer\n");
 }
 
@@ -453,7 +482,7 @@ static void *flipper_fn(void *arg)
 
 	pin_to_cpu(FLIP_WRITERS);
 	while (!LOAD(f->stop)) {
-		if (write_file(MODE_FILE, mode_names[f->flips % 3]))
+		if (write_str(MODE_FILE, mode_names[f->flips % 3]))
 			ksft_exit_fail_msg("cannot write " MODE_FILE "\n");
 		f->flips++;
 	}
@@ -501,7 +530,7 @@ static void test_switch_flip(int mode)
 		copies += f.copies[i];
 	}
 	pthread_join(flipper, NULL);
-	if (write_file(MODE_FILE, mode_names[mode]))
+	if (write_str(MODE_FILE, mode_names[mode]))
 		ksft_exit_fail_msg("cannot restore " MODE_FILE "\n");
 	trace_count(&c);
 	trace_off();
@@ -628,7 +657,7 @@ static void test_marks_clear_refs(void)
 
 	/* Soft-dirty write-protects every populated PTE of the mm. */
 	trace_marks_of_this_thread();
-	if (write_file("/proc/self/clear_refs", "4")) {
+	if (write_str("/proc/self/clear_refs", "4")) {
 		trace_off();
 		ksft_test_result_skip("marks_clear_refs: no soft-dirty\n");
 	} else {
@@ -677,7 +706,7 @@ static void test_marks_thp(void)
 	for (off = 0; off < len; off += page_size)
 		a[off] = 1;
 	/* AnonHugePages of the VMA: all of it in PMD-mapped THPs. */
-	if (!check_huge_anon(a, len / THP_SIZE, THP_SIZE)) {
+	if (!thp_mapped(a, len)) {
 		ksft_test_result_skip("marks_thp: not all of %zu kB in THPs\n",
 				      len >> 10);
 		goto out;
@@ -686,7 +715,7 @@ static void test_marks_thp(void)
 	trace_marks_of_this_thread();
 	uffd_wp(fd, a, len, true);
 	/* Still PMD-mapped: the write-protect went through change_huge_pmd(). */
-	if (!check_huge_anon(a, len / THP_SIZE, THP_SIZE)) {
+	if (!thp_mapped(a, len)) {
 		trace_off();
 		ksft_test_result_fail("marks_thp: THPs split by the write-protect\n");
 	} else {
@@ -711,7 +740,7 @@ int main(void)
 	mode = read_mode();
 	if (mode < 0)
 		ksft_exit_skip("the filter is in a mode this test does not know\n");
-	if (write_file(TRACEFS "/buffer_size_kb", "8192"))
+	if (write_str(TRACEFS "/buffer_size_kb", "8192"))
 		ksft_exit_fail_msg("cannot size the trace buffer\n");
 	trace_off();
 

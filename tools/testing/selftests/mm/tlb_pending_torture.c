@@ -232,7 +232,7 @@ static struct {
 	.resumed = PTHREAD_COND_INITIALIZER,
 };
 
-static int write_file(const char *path, const char *val)
+static int write_str(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC);
 	ssize_t ret;
@@ -245,7 +245,7 @@ static int write_file(const char *path, const char *val)
 }
 
 /* The first line of a file, without its newline. */
-static int read_file(const char *path, char *buf, size_t size)
+static int read_str(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY);
 	ssize_t ret;
@@ -331,7 +331,7 @@ static void trace_off(void)
 		return;
 	for (i = 0; i < nr_events(); i++) {
 		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
-		write_file(path, "0");
+		write_str(path, "0");
 	}
 }
 
@@ -345,19 +345,19 @@ static bool trace_start(void)
 		if (access(path, W_OK))
 			return false;
 	}
-	if (write_file(TRACEFS "/buffer_size_kb", "16384") ||
-	    write_file(TRACEFS "/tracing_on", "1"))
+	if (write_str(TRACEFS "/buffer_size_kb", "16384") ||
+	    write_str(TRACEFS "/tracing_on", "1"))
 		return false;
 	trace_on = true;
 	for (i = 0; i < nr_events(); i++) {
 		snprintf(path, sizeof(path), EVENTS "/%s/filter", events[i]);
-		if (write_file(path, "0"))
+		if (write_str(path, "0"))
 			break;
 		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
-		if (write_file(path, "1"))
+		if (write_str(path, "1"))
 			break;
 	}
-	if (i < nr_events() || write_file(TRACEFS "/trace", "")) {
+	if (i < nr_events() || write_str(TRACEFS "/trace", "")) {
 		trace_off();
 		trace_on = false;
 		return false;
@@ -451,11 +451,11 @@ static void ksm_restore(void)
 		if (!ksm_saved[ksm_nr_set][0])
 			continue;
 		snprintf(path, sizeof(path), KSM_DIR "/%s", ksm_knobs[ksm_nr_set]);
-		write_file(path, ksm_saved[ksm_nr_set]);
+		write_str(path, ksm_saved[ksm_nr_set]);
 	}
 }
 
-static bool ksm_start(void)
+static bool ksm_begin(void)
 {
 	char path[128];
 	size_t i;
@@ -464,11 +464,11 @@ static bool ksm_start(void)
 		return false;
 	for (i = 0; i < ARRAY_SIZE(ksm_knobs); i++) {
 		snprintf(path, sizeof(path), KSM_DIR "/%s", ksm_knobs[i]);
-		if (read_file(path, ksm_saved[i], sizeof(ksm_saved[i])))
+		if (read_str(path, ksm_saved[i], sizeof(ksm_saved[i])))
 			ksm_saved[i][0] = 0;
 		ksm_nr_set = i + 1;
 		/* pages_to_scan is not writable with the KSM advisor on. */
-		if (write_file(path, ksm_values[i]) && !strcmp(ksm_knobs[i], "run")) {
+		if (write_str(path, ksm_values[i]) && !strcmp(ksm_knobs[i], "run")) {
 			ksm_restore();
 			return false;
 		}
@@ -485,8 +485,8 @@ static long ksm_merging(void)
 {
 	char buf[32];
 
-	if (read_file("/proc/self/ksm_merging_pages", buf, sizeof(buf)) &&
-	    read_file(KSM_DIR "/pages_sharing", buf, sizeof(buf)))
+	if (read_str("/proc/self/ksm_merging_pages", buf, sizeof(buf)) &&
+	    read_str(KSM_DIR "/pages_sharing", buf, sizeof(buf)))
 		return -1;
 	return atol(buf);
 }
@@ -1058,7 +1058,7 @@ static int numa_nodes(void)
 	long a, b;
 	int n = 0;
 
-	if (read_file("/sys/devices/system/node/online", buf, sizeof(buf)))
+	if (read_str("/sys/devices/system/node/online", buf, sizeof(buf)))
 		return 1;
 	for (;;) {
 		a = strtol(p, &e, 10);
@@ -1096,7 +1096,7 @@ static void numab_restore(void)
 {
 	while (numab_nr_set > 0) {
 		numab_nr_set--;
-		write_file(numab_knobs[numab_nr_set][0],
+		write_str(numab_knobs[numab_nr_set][0],
 			   numab_saved[numab_nr_set]);
 	}
 }
@@ -1126,9 +1126,9 @@ static void setup_numa(void)
 	for (i = 0; i < ARRAY_SIZE(numab_knobs); i++) {
 		const char *path = numab_knobs[i][0];
 
-		if (read_file(path, numab_saved[i], sizeof(numab_saved[i])))
+		if (read_str(path, numab_saved[i], sizeof(numab_saved[i])))
 			continue;	/* no debugfs: the defaults scan slower */
-		ret = write_file(path, numab_knobs[i][1]);
+		ret = write_str(path, numab_knobs[i][1]);
 		if (ret)
 			ksft_exit_fail_msg("%s: %s\n", path, strerror(-ret));
 		numab_nr_set = i + 1;
@@ -1184,7 +1184,7 @@ static void setup_agitators(void)
 	if (t.clear_refs_fd < 0 || write(t.clear_refs_fd, "4", 1) != 1)
 		agitator_off(AG_CLEAR_REFS, "cannot write /proc/self/clear_refs");
 
-	if (!ksm_start())
+	if (!ksm_begin())
 		agitator_off(AG_KSM, "cannot run KSM (" KSM_DIR "/run)");
 
 	for (i = 0; i < NR_AGITATORS; i++)
@@ -1212,7 +1212,7 @@ static void setup_thp(void)
 {
 	char buf[128];
 
-	if (!read_file(THP_ENABLED, buf, sizeof(buf)) && strstr(buf, "[never]"))
+	if (!read_str(THP_ENABLED, buf, sizeof(buf)) && strstr(buf, "[never]"))
 		ksft_exit_skip("THP disabled (" THP_ENABLED ": %s)\n", buf);
 	t.save = mmap(NULL, t.slot_len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1304,7 +1304,7 @@ int main(int argc, char **argv)
 	ksft_set_plan(1);
 
 	/* "pending [filter] moved never": the bracketed name. */
-	if (read_file(MODE_FILE, line, sizeof(line)) || !strchr(line, '[') ||
+	if (read_str(MODE_FILE, line, sizeof(line)) || !strchr(line, '[') ||
 	    sscanf(strchr(line, '['), "[%15[a-z]]", mode) != 1)
 		snprintf(mode, sizeof(mode), "-");
 

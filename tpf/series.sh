@@ -331,11 +331,11 @@ fi
 kd_new=
 for f in "${docfiles[@]}"; do
 	now=$(cd "$TREE" && perl scripts/kernel-doc -none -Wall "$f" 2>&1 |
-	      sed -E 's/:[0-9]+:/:/' | LC_ALL=C sort)
+	      sed -E 's/:[0-9]+([: ])/:\1/' | LC_ALL=C sort -u)
 	before=
 	if [ -f "$PRISTINE/$f" ]; then
 		before=$(cd "$PRISTINE" && perl scripts/kernel-doc -none -Wall "$f" 2>&1 |
-			 sed -E 's/:[0-9]+:/:/' | LC_ALL=C sort)
+			 sed -E 's/:[0-9]+([: ])/:\1/' | LC_ALL=C sort -u)
 	fi
 	extra=$(comm -23 <(echo "$now") <(echo "$before") | grep .)
 	[ -z "$extra" ] || { echo "$extra"; kd_new="$kd_new $f"; }

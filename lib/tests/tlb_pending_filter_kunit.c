@@ -1947,23 +1947,25 @@ static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
 static void tpf_pn_batch_asks_for_every_page(struct kunit *test)
 {
 	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	unsigned long p0 = tpf_pn_page(pn, 0), p2 = tpf_pn_page(pn, 2);
+	unsigned long p3 = tpf_pn_page(pn, 3), p4 = tpf_pn_page(pn, 4);
 	struct mmu_gather tlb;
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the lock of the four pages' page table */
 	pte_t *pte, val;
 
 	tlb_gather_mmu(&tlb, pn->mm);
 	tpf_pn_numa_hint(test, pn, &tlb, 2);
 	mmap_read_lock(pn->mm);
-	pte = get_locked_pte(pn->mm, tpf_pn_page(pn, 2), &ptl);
+	pte = get_locked_pte(pn->mm, p2, &ptl);
 	KUNIT_ASSERT_NOT_NULL(test, pte);
 	val = ptep_get(pte);
 	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
-	KUNIT_EXPECT_TRUE(test, tlb_pending_pte_accessible(pn->mm, pn->vma,
-			  tpf_pn_page(pn, 0), tpf_pn_page(pn, 4), val));
-	KUNIT_EXPECT_FALSE(test, tlb_pending_pte_accessible(pn->mm, pn->vma,
-			   tpf_pn_page(pn, 0), tpf_pn_page(pn, 2), val));
-	KUNIT_EXPECT_FALSE(test, tlb_pending_pte_accessible(pn->mm, pn->vma,
-			   tpf_pn_page(pn, 3), tpf_pn_page(pn, 4), val));
+	KUNIT_EXPECT_TRUE(test,
+			  tlb_pending_pte_accessible(pn->mm, pn->vma, p0, p4, val));
+	KUNIT_EXPECT_FALSE(test,
+			   tlb_pending_pte_accessible(pn->mm, pn->vma, p0, p2, val));
+	KUNIT_EXPECT_FALSE(test,
+			   tlb_pending_pte_accessible(pn->mm, pn->vma, p3, p4, val));
 	pte_unmap_unlock(pte, ptl);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);

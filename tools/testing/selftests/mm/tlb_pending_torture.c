@@ -1097,7 +1097,7 @@ static void numab_restore(void)
 	while (numab_nr_set > 0) {
 		numab_nr_set--;
 		write_str(numab_knobs[numab_nr_set][0],
-			   numab_saved[numab_nr_set]);
+			  numab_saved[numab_nr_set]);
 	}
 }
 

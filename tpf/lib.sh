@@ -12,6 +12,7 @@ JOBS=${JOBS:-$(nproc)}
 KVER_SERIES=7.3
 SRC_TARBALL_612=${SRC_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 KVER_SUPPORTED="7.3 6.12"
+KVER_SUPPORTED_TEXT="Linux $(echo "$KVER_SUPPORTED" | sed 's/ /.y and /g').y"
 # The Debian archive that serves linux-source-7.3 (Debian 12 does not):
 # fetched with a sources list and lists directory of our own, never the
 # system's.
@@ -45,7 +46,7 @@ fi
 case " $KVER_SUPPORTED " in
 *" $KVER_WANT "*) ;;
 *)
-	echo "error: Linux ${KVER_WANT:-?}: the overlay supports Linux $(echo "$KVER_SUPPORTED" | sed 's/ /.y and /g').y (TPF_KVER=7.3 or 6.12, or KSRC= a tree of one of them)" >&2
+	echo "error: Linux ${KVER_WANT:-?}: the overlay supports $KVER_SUPPORTED_TEXT (TPF_KVER=7.3 or 6.12, or KSRC= a tree of one of them)" >&2
 	exit 1
 	;;
 esac
@@ -53,25 +54,6 @@ PRISTINE=$CACHE/pristine/$KVER_WANT/linux-source-$KVER_WANT
 # Logs of the series' kernel at the top, of a backport beside them.
 LOGS=$CACHE/logs
 [ "$KVER_WANT" = "$KVER_SERIES" ] || LOGS=$CACHE/logs/$KVER_WANT
-
-# overlay_src PATH: the repository file that makes kernel file PATH on
-# $KVER_WANT, backport/$KVER_WANT/ first: PATH itself (a new file) or
-# PATH.diff.  Status 1 if the overlay leaves PATH alone on this version.
-overlay_src() {
-	local p=$1 d
-
-	for d in "$REPO/backport/$KVER_WANT" "$REPO"; do
-		[ "$d" != "$REPO/backport/$KVER_SERIES" ] || continue
-		if [ -f "$d/$p" ]; then
-			echo "$d/$p"
-			return 0
-		elif [ -f "$d/$p.diff" ]; then
-			echo "$d/$p.diff"
-			return 0
-		fi
-	done
-	return 1
-}
 
 step() {
 	echo "==> $*"
@@ -165,7 +147,7 @@ fetch_source_73() {
 		  done 2>/dev/null |
 		  sed -n 's/^Package: \(linux-source-[0-9.]*\)$/\1/p' | sort -uV | paste -sd' ' -)
 	if [ -n "$reached" ]; then
-		echo "error: $ARCHIVE_URL $ARCHIVE_SUITE no longer offers linux-source-7.3 (it offers: ${offered:-no linux-source}), and none was downloaded before into $dir. The overlay supports Linux 7.3.y and 6.12.y: set KSRC= to a 7.3 tree, or TPF_KVER=6.12 for the backport." >&2
+		echo "error: $ARCHIVE_URL $ARCHIVE_SUITE no longer offers linux-source-7.3 (it offers: ${offered:-no linux-source}), and none was downloaded before into $dir. The overlay supports $KVER_SUPPORTED_TEXT: set KSRC= to a 7.3 tree, or TPF_KVER=6.12 for the backport." >&2
 	else
 		echo "error: cannot fetch linux-source-7.3 from $ARCHIVE_URL $ARCHIVE_SUITE (log $dir/update.log), and none was downloaded before into $dir. Set KSRC= to a Linux 7.3 tree, or TPF_ARCHIVE_URL= to a Debian mirror." >&2
 	fi

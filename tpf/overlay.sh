@@ -14,7 +14,8 @@
 # TARGET  the kernel tree to update: Makefile.kunit's work copy, or KSRC.
 # STATE   a directory of ours that remembers what the overlay changed in
 #         TARGET: orig/ (TARGET's files before we first touched them),
-#         absent (files we created) and manifest (files we wrote last time).
+#         absent (files we created), manifest (files we wrote last time)
+#         and sources (the repository file behind each of them).
 #
 # Every diff is applied with no fuzz to a staged copy of its file's original
 # content.  TARGET is only written once every diff has applied, and then
@@ -126,9 +127,7 @@ base_of() {
 stage=$(mktemp -d "$state/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
-declare -A seen=()
 for path in "${outputs[@]}"; do
-	seen[$path]=1
 	[ "${kind[$path]}" = diff ] || continue
 	f=${src[$path]}
 
@@ -207,7 +206,7 @@ done
 
 # Files the overlay wrote last time and no longer does: put them back.
 while IFS= read -r path; do
-	[ -n "$path" ] && [ -z "${seen[$path]:-}" ] || continue
+	[ -n "$path" ] && [ -z "${src[$path]:-}" ] || continue
 	if [ -f "$state/orig/$path" ]; then
 		install_file "$state/orig/$path" "$path"
 	elif [ -f "$target/$path" ]; then
@@ -218,5 +217,11 @@ done < "$state/manifest"
 
 printf '%s\n' "${outputs[@]}" > "$state/manifest.tmp"
 mv "$state/manifest.tmp" "$state/manifest"
+# Which repository file made each path (backport or top level), for
+# series.sh.
+for path in "${outputs[@]}"; do
+	printf '%s\t%s\n' "$path" "${src[$path]}"
+done > "$state/sources.tmp"
+mv "$state/sources.tmp" "$state/sources"
 rm -f "$state/in-progress"
 echo "overlay: $nnew new files, $ndiffs diffs${backport:+ (with $backport)} on Linux $kver at $target ($changed files written)"

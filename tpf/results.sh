@@ -105,3 +105,32 @@ kunit_run() {
 # 2 host cores, 8 s at -smp 2).
 KUNIT_SMP=${KUNIT_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
 KUNIT_QEMU=(--qemu_args=-smp --qemu_args="$KUNIT_SMP")
+
+# kunit_x86_64 NAME: the suite on x86_64 as make test runs it: NUMA
+# balancing (the PROT_NONE cases) and the debugfs modes.
+kunit_x86_64() {
+	kunit_run "$1" x86_64 \
+		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
+		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
+		"${KUNIT_QEMU[@]}" \
+		--qemu_args=-accel --qemu_args=tcg,thread=multi
+}
+
+# config_off_checks [LABEL]: tpf/config-off.sh on x86_64 and i386, one
+# result each (logs config-off.log and config-off-i386.log).
+config_off_checks() {
+	local label=${1:+$1 } arch log
+
+	for arch in x86_64 i386; do
+		log=$LOGS/config-off.log
+		[ "$arch" = x86_64 ] || log=$LOGS/config-off-$arch.log
+		step "touched objects, filter on and off, $label$arch (log $log)"
+		if ARCH=$arch "$REPO/tpf/config-off.sh" > "$log" 2>&1; then
+			tail -n 3 "$log"
+			pass "$label$arch: touched objects build with the filter on, and off as upstream"
+		else
+			tail -n 20 "$log"
+			fail "$label$arch: touched objects with the filter on and off (log $log)"
+		fi
+	done
+}

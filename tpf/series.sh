@@ -113,8 +113,13 @@ mapfile -t msgs < <(cd "$MSGS" && ls [0-9][0-9]-*.msg 2>/dev/null)
 [ ${#msgs[@]} -gt 0 ] || die "series: no patch descriptions $MSGS/NN-*.msg"
 
 # Every overlay file (kernel path), as overlay.sh just wrote them to its
-# manifest, and which patch claims it.
+# manifest, the repository file behind each on this version, and which
+# patch claims it.
 mapfile -t overlay < <(LC_ALL=C sort "$SRC_STATE/manifest")
+declare -A fsrc=()
+while IFS=$'\t' read -r f r; do
+	fsrc[$f]=$REPO/$r
+done < "$SRC_STATE/sources"
 [ ${#overlay[@]} -gt 0 ] || die "series: the overlay's manifest $SRC_STATE/manifest is empty"
 declare -A owner=()
 for m in "${msgs[@]}"; do
@@ -125,7 +130,9 @@ for m in "${msgs[@]}"; do
 		[ -z "${owner[$f]:-}" ] || die "series: $f is in both ${owner[$f]} and $m"
 		# A file only a backport changes (lib/Makefile on 6.12) is
 		# named all the same.
-		overlay_src "$f" > /dev/null ||
+		[ -n "${fsrc[$f]:-}" ] ||
+			compgen -G "$REPO/$f" > /dev/null ||
+			compgen -G "$REPO/$f.diff" > /dev/null ||
 			compgen -G "$REPO/backport/*/$f" > /dev/null ||
 			compgen -G "$REPO/backport/*/$f.diff" > /dev/null ||
 			die "series: $m names $f, which is not in the overlay"
@@ -160,15 +167,17 @@ g checkout -q -f -B "$BRANCH" tpf-base && g clean -q -f -d ||
 	die "series: cannot reset $TREE to tpf-base"
 for m in "${msgs[@]}"; do
 	for f in $(sed -n '1s/^Files: //p' "$MSGS/$m"); do
-		fsrc=$(overlay_src "$f") || continue
-		if [[ "$fsrc" == *.diff ]]; then
-			if ! out=$(g apply --check "$fsrc" 2>&1); then
-				die "series: $m: ${fsrc#"$REPO"/} does not apply to $kver: $(echo "$out" | head -n 2 | paste -sd' ' -)"
+		r=${fsrc[$f]:-}
+		# Not changed on this version (a backport-only file).
+		[ -n "$r" ] || continue
+		if [[ "$r" == *.diff ]]; then
+			if ! out=$(g apply --check "$r" 2>&1); then
+				die "series: $m: ${r#"$REPO"/} does not apply to $kver: $(echo "$out" | head -n 2 | paste -sd' ' -)"
 			fi
-			g apply "$fsrc" || die "series: $m: git apply ${fsrc#"$REPO"/} failed"
+			g apply "$r" || die "series: $m: git apply ${r#"$REPO"/} failed"
 		else
 			mkdir -p "$TREE/$(dirname "$f")"
-			cp "$fsrc" "$TREE/$f"
+			cp "$r" "$TREE/$f"
 		fi
 		g add -f -- "$f"
 	done

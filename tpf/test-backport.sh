@@ -23,19 +23,6 @@ if ! (ensure_source) > "$LOGS/source.log" 2>&1; then
 fi
 pass "$KVER_WANT: $(grep '^overlay:' "$LOGS/source.log" | sed 's/^overlay: //; s/ at .*//')"
 
-kunit_run "$KVER_WANT-x86_64" x86_64 \
-	--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
-	--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
-	"${KUNIT_QEMU[@]}" \
-	--qemu_args=-accel --qemu_args=tcg,thread=multi
-
-for arch in x86_64 i386; do
-	log=$LOGS/config-off-$arch.log
-	if ARCH=$arch "$REPO/tpf/config-off.sh" > "$log" 2>&1; then
-		pass "$KVER_WANT $arch: touched objects build with the filter on, and off as upstream"
-	else
-		tail -n 20 "$log"
-		fail "$KVER_WANT $arch: touched objects with the filter on and off (log $log)"
-	fi
-done
+kunit_x86_64 "$KVER_WANT-x86_64"
+config_off_checks "$KVER_WANT"
 [ "$failed" -eq 0 ]

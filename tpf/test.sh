@@ -35,26 +35,11 @@ step "the benchmark report on synthetic logs"
 checks bench-report "$REPO/tpf/tests/bench-report-test.sh" "$CACHE/bench-report-test"
 
 if [ "${TPF_SKIP_KUNIT:-}" != 1 ]; then
-	kunit_run x86_64 x86_64 \
-		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
-		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
-		"${KUNIT_QEMU[@]}" \
-		--qemu_args=-accel --qemu_args=tcg,thread=multi
+	kunit_x86_64 x86_64
 fi
 
 # --- CONFIG_TLB_PENDING_FILTER=n, on x86_64 and on i386 (32-bit) ---------
-for arch in x86_64 i386; do
-	log=$LOGS/config-off.log
-	[ "$arch" = x86_64 ] || log=$LOGS/config-off-$arch.log
-	step "touched objects, filter on and off, $arch (log $log)"
-	if ARCH=$arch "$REPO/tpf/config-off.sh" > "$log" 2>&1; then
-		tail -n 3 "$log"
-		pass "$arch: touched objects build with the filter on, and off as upstream"
-	else
-		tail -n 20 "$log"
-		fail "$arch: touched objects with the filter on and off (log $log)"
-	fi
-done
+config_off_checks
 
 # --- The patch series: format-patch, git am, bisect builds, checks -------
 if [ -z "${KSRC:-}" ]; then

@@ -4,13 +4,17 @@
 # Lay the overlay (new files and PATH.diff patches kept at kernel paths in
 # the repository) on a kernel tree.
 #
-#   overlay.sh REPO TARGET STATE
+#   overlay.sh REPO TARGET STATE [LAYER...]
 #
 # REPO    the repository root; overlay files live under $OVERLAY_DIRS,
 #         and in $OVERLAY_TOP at the top (MAINTAINERS.diff).  They are
 #         written for the newest supported kernel; a file under
 #         backport/VERSION/ at the same path (a new file or a .diff) takes
 #         the place of both PATH and PATH.diff on that version.
+# LAYER   a directory of REPO laid on top, in order (tpf/lab: the test-only
+#         patches): a new file there replaces the file, a PATH.diff applies
+#         to what the layers below made of PATH; LAYER/backport/VERSION/
+#         takes the place of LAYER's own file on that version.
 # TARGET  the kernel tree to update: Makefile.kunit's work copy, or KSRC.
 # STATE   a directory of ours that remembers what the overlay changed in
 #         TARGET: orig/ (TARGET's files before we first touched them),
@@ -36,10 +40,15 @@ die() {
 	exit 1
 }
 
-[ $# -eq 3 ] || die "usage: overlay.sh REPO TARGET STATE"
+[ $# -ge 3 ] || die "usage: overlay.sh REPO TARGET STATE [LAYER...]"
 repo=$(cd "$1" && pwd) || die "no repository at $1"
 target=$2
 state=$3
+shift 3
+layers=("$@")
+for layer in "${layers[@]}"; do
+	[ -d "$repo/$layer" ] || die "$repo/$layer: no such layer directory"
+done
 
 # --- Is TARGET a kernel tree of a supported version? ---------------------
 supported_list="Linux $(echo "$SUPPORTED" | sed 's/ /.y or /g').y"
@@ -98,6 +107,38 @@ if [ -n "$backport" ] && [ -d "$backport" ]; then
 		add_file "$f" "${f#"$backport"/}" " ($backport)"
 	done < <(find "$backport" -type f | LC_ALL=C sort)
 fi
+# Layers: their files apply after everything below them.
+declare -A above=()	# kernel path -> the layers' repository files, in order
+for layer in "${layers[@]}"; do
+	declare -A lsrc=()
+	while IFS= read -r f; do
+		lsrc[${f#"$layer"/}]=$f
+	done < <(find "$layer" -type f ! -path "$layer/backport/*" | LC_ALL=C sort)
+	if [ -n "$backport" ] && [ -d "$layer/$backport" ]; then
+		while IFS= read -r f; do
+			rel=${f#"$layer/$backport"/}
+			unset "lsrc[$rel]" "lsrc[$rel.diff]" "lsrc[${rel%.diff}]"
+			lsrc[$rel]=$f
+		done < <(find "$layer/$backport" -type f | LC_ALL=C sort)
+	fi
+	for rel in "${!lsrc[@]}"; do
+		f=${lsrc[$rel]}
+		case "$rel" in
+		*.orig | *.rej | *~) die "$repo/$f: stray patch leftover in the layer; remove it" ;;
+		*.diff) path=${rel%.diff} ;;
+		*) path=$rel ;;
+		esac
+		if [ -z "${src[$path]:-}" ]; then
+			# Nothing below: the layer's file is the first step.
+			src[$path]=$f
+			level[$path]=" ($layer)"
+			if [ "$path" = "$rel" ]; then kind[$path]=new; else kind[$path]=diff; fi
+		else
+			above[$path]+="$f"$'\n'
+		fi
+	done
+	unset lsrc
+done
 mapfile -t outputs < <(printf '%s\n' "${!src[@]}" | LC_ALL=C sort)
 [ ${#outputs[@]} -gt 0 ] || die "$repo has no overlay files under: $OVERLAY_DIRS"
 ndiffs=0
@@ -127,14 +168,11 @@ base_of() {
 stage=$(mktemp -d "$state/stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
-for path in "${outputs[@]}"; do
-	[ "${kind[$path]}" = diff ] || continue
-	f=${src[$path]}
+# apply_diff F PATH: apply repository diff F to the staged PATH, or die
+# naming F, the hunks that failed and the version.
+apply_diff() {
+	local f=$1 path=$2 out hunks extra
 
-	mkdir -p "$stage/$(dirname "$path")"
-	base=$(base_of "$path")
-	[ -n "$base" ] || die "$f: $path does not exist in $target (Linux $kver); the diff has nothing to apply to"
-	cp "$base" "$stage/$path"
 	if ! out=$(patch -p1 -d "$stage" --batch --forward --fuzz=0 \
 		     --no-backup-if-mismatch --reject-file=- -i "$repo/$f" 2>&1); then
 		hunks=$(echo "$out" | sed -n 's/^Hunk #\([0-9]*\) FAILED at \([0-9]*\).*/#\1 (at line \2)/p' |
@@ -147,6 +185,34 @@ for path in "${outputs[@]}"; do
 	# A diff may only touch its own file.
 	extra=$(cd "$stage" && find . -type f ! -path "./$path" | head -n 1)
 	[ -z "$extra" ] || die "$f patched ${extra#./} as well as $path; one diff per file"
+}
+
+# build PATH: make the overlaid PATH in $stage/PATH, from its base (a new
+# file, or the original patched), then the layers' files in order.
+build() {
+	local path=$1 f base
+
+	mkdir -p "$stage/$(dirname "$path")"
+	f=${src[$path]}
+	if [ "${kind[$path]}" = new ]; then
+		cp "$repo/$f" "$stage/$path"
+	else
+		base=$(base_of "$path")
+		[ -n "$base" ] || die "$f: $path does not exist in $target (Linux $kver); the diff has nothing to apply to"
+		cp "$base" "$stage/$path"
+		apply_diff "$f" "$path"
+	fi
+	while IFS= read -r f; do
+		[ -n "$f" ] || continue
+		case "$f" in
+		*.diff) apply_diff "$f" "$path" ;;
+		*) cp "$repo/$f" "$stage/$path" ;;
+		esac
+	done <<< "${above[$path]:-}"
+}
+
+for path in "${outputs[@]}"; do
+	build "$path"
 	rm -rf "${stage:?}"/*
 done
 rm -rf "${stage:?}"/*
@@ -192,16 +258,9 @@ install_file() {
 
 for path in "${outputs[@]}"; do
 	save_orig "$path"
-	if [ "${kind[$path]}" = new ]; then
-		install_file "$repo/${src[$path]}" "$path"
-	else
-		mkdir -p "$stage/$(dirname "$path")"
-		cp "$(base_of "$path")" "$stage/$path"
-		patch -p1 -d "$stage" --batch --forward --fuzz=0 --quiet \
-			--no-backup-if-mismatch --reject-file=- -i "$repo/${src[$path]}"
-		install_file "$stage/$path" "$path"
-		rm -rf "${stage:?}"/*
-	fi
+	build "$path"
+	install_file "$stage/$path" "$path"
+	rm -rf "${stage:?}"/*
 done
 
 # Files the overlay wrote last time and no longer does: put them back.
@@ -222,6 +281,17 @@ mv "$state/manifest.tmp" "$state/manifest"
 for path in "${outputs[@]}"; do
 	printf '%s\t%s\n' "$path" "${src[$path]}"
 done > "$state/sources.tmp"
+# And the layers' files on top, for the record.
+for path in "${outputs[@]}"; do
+	while IFS= read -r f; do
+		[ -z "$f" ] || printf '%s\t%s\n' "$path" "$f"
+	done <<< "${above[$path]:-}"
+done > "$state/layered.tmp"
+mv "$state/layered.tmp" "$state/layered"
 mv "$state/sources.tmp" "$state/sources"
 rm -f "$state/in-progress"
-echo "overlay: $nnew new files, $ndiffs diffs${backport:+ (with $backport)} on Linux $kver at $target ($changed files written)"
+nlayered=0
+for path in "${outputs[@]}"; do
+	[ -z "${above[$path]:-}" ] || nlayered=$((nlayered + 1))
+done
+echo "overlay: $nnew new files, $ndiffs diffs${backport:+ (with $backport)}${layers[*]:+, $nlayered files changed by ${layers[*]}} on Linux $kver at $target ($changed files written)"

@@ -160,6 +160,38 @@ cmp -s "$WORK/ref/kernel/fork.c" "$PRISTINE/kernel/fork.c" &&
 	ok "dropped diff: its file is restored" ||
 	bad "dropped diff: kernel/fork.c not restored"
 
+# 6b. The lab layer: laid on top of the overlay, and taken off again.
+mini_tree "$WORK/lab-ref"
+"$OVERLAY" "$REPO" "$WORK/lab-ref" "$WORK/state-lab-ref" > /dev/null
+mini_tree "$WORK/lab"
+"$OVERLAY" "$REPO" "$WORK/lab" "$WORK/state-lab" tpf/lab > /dev/null ||
+	bad "lab layer: overlay.sh with tpf/lab failed"
+if [ -f "$WORK/lab/include/trace/events/tlb_pending_filter.h" ] &&
+   ! cmp -s "$WORK/lab/mm/memory.c" "$WORK/lab-ref/mm/memory.c"; then
+	"$OVERLAY" "$REPO" "$WORK/lab" "$WORK/state-lab" > /dev/null
+	[ "$(digest "$WORK/lab")" = "$(digest "$WORK/lab-ref")" ] &&
+		ok "lab layer: laid on the overlay, and taken off to the overlay alone" ||
+		bad "lab layer: without it the tree is not the overlay's"
+else
+	bad "lab layer: its files are not in the tree"
+fi
+# A layer diff that does not apply: named with its layer and hunk.
+rm -rf "$WORK/repo-drift"
+cp -a "$REPO" "$WORK/repo-drift" 2>/dev/null
+sed -i '0,/^ \tconst bool unshare = vmf->flags & FAULT_FLAG_UNSHARE;$/s//\tconst bool unshare = false;/' \
+	"$WORK/repo-drift/tpf/lab/mm/memory.c.diff"
+cmp -s "$WORK/repo-drift/tpf/lab/mm/memory.c.diff" "$REPO/tpf/lab/mm/memory.c.diff" &&
+	bad "layer diff does not apply: could not make tpf/lab/mm/memory.c.diff drift"
+mini_tree "$WORK/lab-drift"
+"$OVERLAY" "$WORK/repo-drift" "$WORK/lab-drift" "$WORK/state-lab-drift" > /dev/null
+before=$(digest "$WORK/lab-drift")
+if expect_error "layer diff does not apply" 'tpf/lab/mm/memory\.c\.diff does not apply to mm/memory\.c of Linux .*hunk #[0-9]+ .*FAILED.*nothing was changed' \
+	"$OVERLAY" "$WORK/repo-drift" "$WORK/lab-drift" "$WORK/state-lab-drift" tpf/lab; then
+	[ "$(digest "$WORK/lab-drift")" = "$before" ] &&
+		ok "layer diff does not apply: named with its hunk, tree untouched" ||
+		bad "layer diff does not apply: the tree was modified"
+fi
+
 # 7. The archive: unreachable, or no longer offering linux-source-7.3, with
 #    nothing downloaded before.  The error names the package and KSRC=, or
 #    what the archive offers now and the versions the overlay supports.

@@ -5,8 +5,9 @@
 #
 # Counts: the workload shapes a, b, c, h and f of tpf/bench/tpf-bench.c in
 # a 4-vCPU guest (multi-threaded TCG, wall-clock time), counted by perf
-# stat, with the filter's debugfs mode (CONFIG_TLB_PENDING_FILTER_DEBUG)
-# cycling through three modes in one boot: 0 "pending" (the
+# stat, on a kernel of the lab tree (the overlay and tpf/lab), whose
+# debugfs mode (CONFIG_TLB_PENDING_FILTER_DEBUG) cycles through three
+# modes in one boot: 0 "pending" (the
 # mm_tlb_flush_pending() check before the reuse decision, as without the
 # filter), 2 "moved" (the same check acted on at the copy) and 1 "filter"
 # (the filter acted on at the copy); in the same boot, in mode 1 only,
@@ -22,10 +23,11 @@
 # on a THP), and the PROT_NONE answer's callers on ordinary PTEs
 # (move_pages() and MADV_PAGEOUT, 1 and 16 MiB, two emulated nodes with
 # balancing off) under QEMU's -icount, where guest time counts executed
-# instructions, one nanosecond each: a kernel built with the filter as a
-# distribution would build it (tpf/configs/cost.config: jump labels, no
-# DEBUG_VM, no debugfs modes), booted as it comes (mode 1) and with
-# tlb_pending_filter=off (mode 0), and one of the same config without it.
+# instructions, one nanosecond each: a kernel of the product tree (the
+# overlay alone, no lab patch) built as a distribution would build it
+# (tpf/configs/cost.config: jump labels, no DEBUG_VM), booted as it comes
+# (mode 1) and with tlb_pending_filter=off (mode 0), and one of the same
+# config without the filter.
 #
 # Writes a table, bench-results/bench.json and bench-results/bench.png.
 
@@ -50,7 +52,7 @@ mkdir -p "$LOGS" "$RESULTS"
 
 need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" "${GUEST_PACKAGES[@]}" \
 	"perf linux-perf" "gnuplot gnuplot-nox" || exit 1
-( ensure_source ) || exit 1
+( ensure_lab_source ) || exit 1
 
 ICOUNT=${BENCH_ICOUNT:-1}
 COUNTS=${BENCH_COUNTS:-1}
@@ -71,9 +73,9 @@ fi
 if [ "$ICOUNT" != 0 ]; then
 	step "[2/6] the deterministic pass's kernels, with and without CONFIG_TLB_PENDING_FILTER"
 	printf '# CONFIG_TLB_PENDING_FILTER is not set\n' > "$BUILD/nofilter.config"
-	guest_kernel "$COST_FILTER" "$REPO/tpf/configs/cost.config" \
+	GSRC=$SRC guest_kernel "$COST_FILTER" "$REPO/tpf/configs/cost.config" \
 		>> "$LOGS/bench-build.log" 2>&1 &&
-	guest_kernel "$COST_NOFILTER" "$REPO/tpf/configs/cost.config" "$BUILD/nofilter.config" \
+	GSRC=$SRC guest_kernel "$COST_NOFILTER" "$REPO/tpf/configs/cost.config" "$BUILD/nofilter.config" \
 		>> "$LOGS/bench-build.log" 2>&1 || {
 		tail -n 20 "$LOGS/bench-build.log"
 		die "cost kernel build failed (log $LOGS/bench-build.log)"
@@ -187,7 +189,7 @@ if [ "$ICOUNT" != 0 ]; then
 	cost_args="$cost_args sysctl.vm.compaction_proactiveness=0 sysctl.vm.stat_interval=3600"
 	# Two nodes for the migrations, balancing off: no scan, no PROT_NONE PTE.
 	cost_args="$cost_args numa=fake=2 numa_balancing=disable"
-	# The filter kernel has no debugfs modes, as a distribution builds
+	# The filter kernel is the product's, as a distribution builds
 	# it: booted once as it comes (mode 1) and once tlb_pending_filter=off
 	# (mode 0).
 	step "[5/6] costs under -icount: the filter kernel"

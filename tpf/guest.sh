@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The x86_64 guest: a kernel built from the overlaid tree with
+# The x86_64 guest: a kernel built from the lab tree (the overlay and
+# tpf/lab's test-only patches, lib.sh's ensure_lab_source) with
 # tpf/configs/guest.config, a busybox initramfs (with a static bash for
 # kselftest's run_vmtests.sh) holding statically built mm selftests and our
 # own tests, and QEMU to run them.
@@ -17,8 +18,13 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/tpf/lib.sh"
 
-GUEST_BUILD=$BUILD/guest-x86_64
-GUEST_BIN=$BUILD/guest-bin
+# The tree the guest's kernel, headers and selftests are built from, and
+# where: the lab tree unless a caller says otherwise (bench.sh's cost
+# kernels are the product's).
+GSRC=${GSRC:-$SRC_LAB}
+GBUILD=${GBUILD:-$BUILD_LAB}
+GUEST_BUILD=$GBUILD/guest-x86_64
+GUEST_BIN=$GBUILD/guest-bin
 GUEST_SMP=${GUEST_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
 GUEST_TIMEOUT=${GUEST_TIMEOUT:-2400}
 # QEMU's accelerator, and more QEMU options (word-split): e.g.
@@ -39,10 +45,10 @@ guest_kernel() {
 	step "configuring the guest kernel in $out"
 	# Each step returns on failure: callers run these in a condition,
 	# where set -e does not apply.
-	make -s -C "$SRC" O="$out" ARCH=x86_64 allnoconfig || return
-	(cd "$out" && "$SRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
+	make -s -C "$GSRC" O="$out" ARCH=x86_64 allnoconfig || return
+	(cd "$out" && "$GSRC/scripts/kconfig/merge_config.sh" -m -O "$out" \
 		"$out/.config" "${frags[@]}" > "$out/merge.log") || return
-	make -s -C "$SRC" O="$out" ARCH=x86_64 olddefconfig || return
+	make -s -C "$GSRC" O="$out" ARCH=x86_64 olddefconfig || return
 	# The last fragment that sets an option wins, as in merge_config.sh.
 	for frag in "${frags[@]}"; do
 		grep -hE '^(CONFIG_[A-Z0-9_]+=.*|# CONFIG_[A-Z0-9_]+ is not set)$' "$frag"
@@ -56,15 +62,15 @@ guest_kernel() {
 		esac || die "guest config: '$opt' did not stick (dependencies?), see ${frags[*]}"
 	done || return
 	step "building the guest kernel in $out ($JOBS jobs)"
-	make -s -C "$SRC" O="$out" ARCH=x86_64 -j"$JOBS" bzImage || return
+	make -s -C "$GSRC" O="$out" ARCH=x86_64 -j"$JOBS" bzImage || return
 }
 
 # The tree's uapi headers, for test programs built against this kernel.
-GUEST_HDR=$BUILD/hdr/usr/include
+GUEST_HDR=$GBUILD/hdr/usr/include
 guest_headers() {
-	mkdir -p "$BUILD/hdr"
+	mkdir -p "$GBUILD/hdr"
 	step "installing uapi headers"
-	make -s -C "$SRC" O="$BUILD/hdr" ARCH=x86_64 headers || return
+	make -s -C "$GSRC" O="$GBUILD/hdr" ARCH=x86_64 headers || return
 }
 
 guest_selftests() {
@@ -76,11 +82,11 @@ guest_selftests() {
 		targets+=("$out/$t")
 	done
 	step "building static selftests into $out"
-	make -s -C "$SRC/tools/testing/selftests/mm" OUTPUT="$out" \
+	make -s -C "$GSRC/tools/testing/selftests/mm" OUTPUT="$out" \
 		KHDR_INCLUDES="-isystem $GUEST_HDR" \
 		EXTRA_CFLAGS=-static LDFLAGS=-static "${targets[@]}" || return
 	# kselftest's runner, for its tlb_pending_filter category.
-	install -m 0755 "$SRC/tools/testing/selftests/mm/run_vmtests.sh" "$out/"
+	install -m 0755 "$GSRC/tools/testing/selftests/mm/run_vmtests.sh" "$out/"
 }
 
 # guest_run LIST LOG [KERNEL_ARGS [KERNEL_BUILD]]: GUEST_BIN goes to /tests,
@@ -135,6 +141,7 @@ guest_run() {
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	set -euo pipefail
 	need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" "${GUEST_PACKAGES[@]}"
+	[ "${1:-}" = run ] || [ "$GSRC" != "$SRC_LAB" ] || ensure_lab_source
 	case "${1:-}" in
 	kernel) guest_kernel ;;
 	selftests) guest_selftests ;;

@@ -37,11 +37,13 @@ if [ -n "${KSRC:-}" ]; then
 	SRC=$KSRC_ABS
 	SRC_STATE=$CACHE/ksrc/$(echo "$KSRC_ABS" | md5sum | cut -c1-12)
 	BUILD=$SRC_STATE/build
+	LAB_DIR=$SRC_STATE/lab
 else
 	KVER_WANT=${TPF_KVER:-$KVER_SERIES}
 	SRC=$CACHE/work/$KVER_WANT/linux
 	SRC_STATE=$CACHE/work/$KVER_WANT/overlay-state
 	BUILD=$CACHE/build/$KVER_WANT
+	LAB_DIR=$CACHE/work/$KVER_WANT/lab
 fi
 case " $KVER_SUPPORTED " in
 *" $KVER_WANT "*) ;;
@@ -51,6 +53,14 @@ case " $KVER_SUPPORTED " in
 	;;
 esac
 PRISTINE=$CACHE/pristine/$KVER_WANT/linux-source-$KVER_WANT
+# The lab tree: the overlay and, on top, the test-only patches of tpf/lab
+# (measurement modes, their debugfs file and tracepoints), which no series
+# carries.  The guest, the bench's count pass and the KUnit run of the lab's
+# cases build from it, in build directories of their own.
+LAB_LAYER=tpf/lab
+SRC_LAB=$LAB_DIR/linux
+SRC_LAB_STATE=$LAB_DIR/overlay-state
+BUILD_LAB=$BUILD/lab
 # Logs of the series' kernel at the top, of a backport beside them.
 LOGS=$CACHE/logs
 [ "$KVER_WANT" = "$KVER_SERIES" ] || LOGS=$CACHE/logs/$KVER_WANT
@@ -193,7 +203,7 @@ ensure_pristine() {
 	mv "$PRISTINE.tmp/linux-source-$KVER_WANT" "$PRISTINE"
 	rm -rf "$PRISTINE.tmp" "$CACHE/deb-7.3"
 	# A new pristine tree: the work copy is made again from it.
-	rm -f "$SRC/.tpf-copied"
+	rm -f "$SRC/.tpf-copied" "$SRC_LAB/.tpf-copied"
 }
 
 # The overlaid tree: a work copy of the pristine tree, or the user's KSRC.
@@ -211,6 +221,35 @@ ensure_source() {
 	fi
 	step "laying the overlay on $SRC"
 	"$REPO/tpf/overlay.sh" "$REPO" "$SRC" "$SRC_STATE"
+}
+
+# The lab tree: a copy of the pristine tree (with KSRC, of the user's tree
+# with the overlay's originals put back), the overlay and tpf/lab on it.
+ensure_lab_source() {
+	local path
+
+	ensure_source || return
+	if [ ! -f "$SRC_LAB/.tpf-copied" ]; then
+		step "copying the pristine tree to $SRC_LAB"
+		rm -rf "$SRC_LAB.tmp" "$SRC_LAB_STATE"
+		mkdir -p "$(dirname "$SRC_LAB")"
+		if [ -z "${KSRC:-}" ]; then
+			cp -a "$PRISTINE" "$SRC_LAB.tmp" || return
+		else
+			cp -a "$SRC" "$SRC_LAB.tmp" || return
+			(cd "$SRC_STATE/orig" && find . -type f) | while read -r path; do
+				cp -p "$SRC_STATE/orig/$path" "$SRC_LAB.tmp/$path"
+			done
+			while read -r path; do
+				[ -z "$path" ] || rm -f "$SRC_LAB.tmp/$path"
+			done < "$SRC_STATE/absent"
+		fi
+		touch "$SRC_LAB.tmp/.tpf-copied"
+		rm -rf "$SRC_LAB"
+		mv "$SRC_LAB.tmp" "$SRC_LAB"
+	fi
+	step "laying the overlay and $LAB_LAYER on $SRC_LAB"
+	"$REPO/tpf/overlay.sh" "$REPO" "$SRC_LAB" "$SRC_LAB_STATE" "$LAB_LAYER"
 }
 
 # obj_config OUT SRC y|n [SCRIPTS_CONFIG_ARGS...]: defconfig for $ARCH

@@ -58,7 +58,8 @@ checks() {
 # --- KUnit under QEMU ----------------------------------------------------
 # kunit_run NAME ARCH ARGS...: run the suite with kunit.py, count its cases.
 # NAME names the build directory and logs; ARGS go to kunit.py (QEMU
-# arguments, extra --kunitconfig files, --cross_compile).
+# arguments, extra --kunitconfig files, --cross_compile).  From the
+# product tree, or KUNIT_SRC (the lab tree) into KUNIT_BUILD.
 kunit_run() {
 	local name=$1 arch=$2 log json counts p f s min_cases=15
 	shift 2
@@ -74,8 +75,8 @@ kunit_run() {
 	case "$arch" in
 	x86_64 | i386) set -- --kernel_args=i8042.noaux "$@" ;;
 	esac
-	(cd "$SRC" && python3 tools/testing/kunit/kunit.py run \
-		--arch="$arch" --build_dir="$BUILD/kunit-$name" \
+	(cd "${KUNIT_SRC:-$SRC}" && python3 tools/testing/kunit/kunit.py run \
+		--arch="$arch" --build_dir="${KUNIT_BUILD:-$BUILD}/kunit-$name" \
 		--kunitconfig="$REPO/tpf/configs/kunit.config" \
 		--jobs="$JOBS" --timeout=1800 --json="$json" "$@") > "$log" 2>&1
 	local rc=$?
@@ -106,10 +107,21 @@ kunit_run() {
 KUNIT_SMP=${KUNIT_SMP:-$(n=$(nproc); echo $((n < 2 ? 2 : n > 4 ? 4 : n)))}
 KUNIT_QEMU=(--qemu_args=-smp --qemu_args="$KUNIT_SMP")
 
-# kunit_x86_64 NAME: the suite on x86_64 as make test runs it: NUMA
-# balancing (the PROT_NONE cases) and the debugfs modes.
+# kunit_x86_64 NAME: the series' suite on x86_64, as make test runs it,
+# with NUMA balancing (the PROT_NONE cases); no lab patch.
 kunit_x86_64() {
 	kunit_run "$1" x86_64 \
+		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
+		"${KUNIT_QEMU[@]}" \
+		--qemu_args=-accel --qemu_args=tcg,thread=multi
+}
+
+# kunit_x86_64_lab NAME [ARGS...]: the lab tree's suite (the do_wp_page()
+# cases, every measurement mode) on x86_64; needs ensure_lab_source.
+kunit_x86_64_lab() {
+	local name=$1
+	shift
+	KUNIT_SRC=$SRC_LAB KUNIT_BUILD=$BUILD_LAB kunit_run "$name" x86_64 "$@" \
 		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
 		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
 		"${KUNIT_QEMU[@]}" \

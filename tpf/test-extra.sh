@@ -6,9 +6,10 @@
 # make -f Makefile.kunit test-i386: the KUnit suite built for 32-bit x86
 # and run under qemu-system-i386 (the do_wp_page() cases skip: i386 has no
 # uffd-wp).
-# make -f Makefile.kunit test-debug: the KUnit suite (and its stress
-# cases) under lockdep + DEBUG_VM + KASAN, then under KCSAN; any kernel
-# report fails the run.  All end with "N passed, N failed".
+# make -f Makefile.kunit test-debug: the lab tree's KUnit suite (the
+# series' cases, its stress, and the lab's do_wp_page() and mode cases)
+# under lockdep + DEBUG_VM + KASAN, then under KCSAN; any kernel report
+# fails the run.  All end with "N passed, N failed".
 
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,17 +47,13 @@ i386)
 		--qemu_args=-accel --qemu_args=tcg,thread=multi
 	;;
 debug)
+	# The lab tree: its suite is the series' plus the do_wp_page() cases
+	# and every measurement mode, the never-flush one included.
 	need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" || exit 1
-	( ensure_source ) || { fail "kernel source and overlay"; summary; }
-	kunit_run debug x86_64 --kunitconfig="$REPO/tpf/configs/kunit-debug.config" \
-		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
-		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
-		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
+	( ensure_lab_source ) || { fail "kernel source, overlay and lab"; summary; }
+	kunit_x86_64_lab debug --kunitconfig="$REPO/tpf/configs/kunit-debug.config"
 	no_reports debug
-	kunit_run kcsan x86_64 --kunitconfig="$REPO/tpf/configs/kunit-kcsan.config" \
-		--kunitconfig="$REPO/tpf/configs/kunit-numa.config" \
-		--kunitconfig="$REPO/tpf/configs/kunit-modes.config" \
-		"${KUNIT_QEMU[@]}" --qemu_args=-accel --qemu_args=tcg,thread=multi
+	kunit_x86_64_lab kcsan --kunitconfig="$REPO/tpf/configs/kunit-kcsan.config"
 	no_reports kcsan
 	;;
 *)

@@ -34,8 +34,18 @@ fi
 step "the benchmark report on synthetic logs"
 checks bench-report "$REPO/tpf/tests/bench-report-test.sh" "$CACHE/bench-report-test"
 
+# The series' suite on the product tree; the lab's (do_wp_page() end to
+# end, every measurement mode) on the lab tree, which also shows that
+# tpf/lab applies on top of the overlay.
+lab_ok=1
+( ensure_lab_source ) > "$LOGS/lab-source.log" 2>&1 || {
+	tail -n 5 "$LOGS/lab-source.log"
+	fail "$LAB_LAYER on the overlay (log $LOGS/lab-source.log)"
+	lab_ok=0
+}
 if [ "${TPF_SKIP_KUNIT:-}" != 1 ]; then
 	kunit_x86_64 x86_64
+	[ "$lab_ok" = 0 ] || kunit_x86_64_lab x86_64-lab
 fi
 
 # --- CONFIG_TLB_PENDING_FILTER=n, on x86_64 and on i386 (32-bit) ---------
@@ -70,6 +80,8 @@ guest_judge() {
 if [ "${TPF_SKIP_GUEST:-}" != 1 ]; then
 	if ! (need_packages "${GUEST_PACKAGES[@]}"); then
 		fail "guest packages"
+	elif [ "$lab_ok" = 0 ]; then
+		fail "guest: no lab tree"
 	elif ! (guest_kernel && guest_selftests) > "$LOGS/guest-build.log" 2>&1; then
 		tail -n 30 "$LOGS/guest-build.log"
 		fail "guest kernel and selftests build (log $LOGS/guest-build.log)"

@@ -7,7 +7,9 @@
  * on every online CPU against a model of page tables with their own locks,
  * and fail on any false negative: an address whose deferred flush has not
  * completed while the filter, tested under that address's lock, says it
- * need not flush.
+ * need not flush.  The PROT_NONE cases make PTEs PROT_NONE as NUMA
+ * hinting, mprotect() and userfaultfd do, in the test thread's own mm, and
+ * ask tlb_pending_pte_accessible() about them.
  */
 
 #include <kunit/static_stub.h>
@@ -30,7 +32,6 @@
 #include <linux/uaccess.h>
 #include <linux/userfaultfd_k.h>
 #include <asm/tlb.h>
-#include <trace/events/tlb_pending_filter.h>
 
 /* A user-looking address on 32-bit and 64-bit, whose page is bucket 0. */
 #define TPF_BASE	((unsigned long)SZ_1G)
@@ -89,7 +90,7 @@ static void tpf_buckets_are_word_bits_above_page_offset(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, TLB_PENDING_FILTER_BUCKETS, BITS_PER_LONG);
 	KUNIT_EXPECT_TRUE(test, is_power_of_2(TLB_PENDING_FILTER_BUCKETS));
-	KUNIT_EXPECT_EQ(test, hweight_long(TLB_PENDING_FILTER_ALL),
+	KUNIT_EXPECT_EQ(test, hweight_long((~0UL)),
 			TLB_PENDING_FILTER_BUCKETS);
 	if (PAGE_SHIFT == 12) {
 		KUNIT_EXPECT_EQ(test, lo, 12U);
@@ -157,7 +158,7 @@ static void tpf_bucket_neighbours_do_not_alias(struct kunit *test)
 		KUNIT_EXPECT_FALSE(test, seen & bit);
 		seen |= bit;
 	}
-	KUNIT_EXPECT_EQ(test, seen, TLB_PENDING_FILTER_ALL);
+	KUNIT_EXPECT_EQ(test, seen, (~0UL));
 }
 
 static void tpf_range_bits_single_page(struct kunit *test)
@@ -196,14 +197,14 @@ static void tpf_range_bits_saturates(struct kunit *test)
 
 	KUNIT_EXPECT_EQ(test, tlb_pending_filter_range_bits(TPF_PAGE(5),
 							    TPF_PAGE(5 + n)),
-			TLB_PENDING_FILTER_ALL);
+			(~0UL));
 	KUNIT_EXPECT_NE(test, tlb_pending_filter_range_bits(TPF_PAGE(5),
 							    TPF_PAGE(4 + n)),
-			TLB_PENDING_FILTER_ALL);
+			(~0UL));
 	/* What change_huge_pmd() marks. */
 	KUNIT_EXPECT_EQ(test, tlb_pending_filter_range_bits(TPF_BASE,
 							    TPF_BASE + SZ_2M),
-			TLB_PENDING_FILTER_ALL);
+			(~0UL));
 }
 
 static void tpf_range_bits_matches_bits(struct kunit *test)
@@ -245,6 +246,28 @@ static void tpf_state_fits_one_cache_line(struct kunit *test)
 	unsigned long last = first + sizeof(mm->tlb_pending_filter) - 1;
 
 	KUNIT_EXPECT_EQ(test, first / L1_CACHE_BYTES, last / L1_CACHE_BYTES);
+}
+
+/*
+ * Where the filter sits in struct mm_struct, and which cache line it shares
+ * with the counters every mmu_gather and batched unmap writes: printed for
+ * the reader, not asserted, as other fields may move.
+ */
+static void tpf_layout(struct kunit *test)
+{
+	size_t filter = offsetof(struct mm_struct, tlb_pending_filter);
+	size_t pending = offsetof(struct mm_struct, tlb_flush_pending);
+
+	kunit_info(test, "L1_CACHE_BYTES %d, tlb_flush_pending at %zu (line %zu), tlb_pending_filter at %zu-%zu (line %zu)\n",
+		   L1_CACHE_BYTES, pending, pending / L1_CACHE_BYTES, filter,
+		   filter + sizeof(struct tlb_pending_filter) - 1,
+		   filter / L1_CACHE_BYTES);
+#ifdef CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH
+	kunit_info(test, "tlb_flush_batched at %zu (line %zu)\n",
+		   offsetof(struct mm_struct, tlb_flush_batched),
+		   offsetof(struct mm_struct, tlb_flush_batched) / L1_CACHE_BYTES);
+#endif
+	KUNIT_EXPECT_GT(test, filter, pending);
 }
 
 static void tpf_test_true_after_mark(struct kunit *test)
@@ -341,7 +364,7 @@ static void tpf_span_outside_misses_with_bucket_set(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(7)));
 	/* Every bucket set, as a saturated range does: still bounded. */
 	tlb_pending_filter_mark(mm, &d, TPF_PAGE(0), TPF_PAGE(span));
-	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), TLB_PENDING_FILTER_ALL);
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), (~0UL));
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(span - 1)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(span)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(-1)));
@@ -948,6 +971,7 @@ static struct kunit_case tlb_pending_filter_test_cases[] = {
 	KUNIT_CASE(tpf_range_bits_matches_bits),
 	KUNIT_CASE(tpf_new_mm_is_empty),
 	KUNIT_CASE(tpf_state_fits_one_cache_line),
+	KUNIT_CASE(tpf_layout),
 	KUNIT_CASE(tpf_test_true_after_mark),
 	KUNIT_CASE(tpf_span_empty_after_reset),
 	KUNIT_CASE(tpf_span_grows_with_marks),
@@ -973,74 +997,6 @@ static struct kunit_suite tlb_pending_filter_test_suite = {
 };
 
 /*
- * --- do_wp_page() ---------------------------------------------------------
- *
- * The fault side, end to end: the test thread gets an mm of its own
- * (kunit_vm_mmap()), write-faults on its pages through copy_to_user(), and
- * counts do_wp_page()'s decisions with probes on the filter's tracepoints
- * while it holds an mmu_gather open, the deferrer whose flush is pending.
- * The VMA is flagged VM_UFFD_WP by hand (userfaultfd_wp() is what gates the
- * check); its PTEs never carry the uffd-wp bit, so no fault is ever handed
- * to a userfaultfd.
- */
-
-struct tpf_wp {
-	struct mm_struct *mm;
-	struct vm_area_struct *vma;
-	unsigned long addr;
-	int saved_mode;
-	atomic_t flushes;	/* wp_flush: do_wp_page() flushed */
-	atomic_t hits;		/* tpf_test: the filter said "flush" */
-	atomic_t misses;	/* tpf_test: the filter said "no flush" */
-	atomic_t checks;	/* wp_copy_check: a copy, and how it was guarded */
-	atomic_t check_flushes;	/* wp_copy_check with flush set */
-	int check_mode;		/* the mode of the last wp_copy_check */
-};
-
-static void tpf_wp_flush_probe(void *data, struct mm_struct *mm,
-			       unsigned long addr, int mode)
-{
-	struct tpf_wp *wp = data;
-
-	if (mm == wp->mm)
-		atomic_inc(&wp->flushes);
-}
-
-static void tpf_wp_test_probe(void *data, struct mm_struct *mm,
-			      unsigned long addr, bool hit)
-{
-	struct tpf_wp *wp = data;
-
-	if (mm == wp->mm)
-		atomic_inc(hit ? &wp->hits : &wp->misses);
-}
-
-static void tpf_wp_check_probe(void *data, struct mm_struct *mm,
-			       unsigned long addr, int mode, bool flush)
-{
-	struct tpf_wp *wp = data;
-
-	if (mm != wp->mm)
-		return;
-	WRITE_ONCE(wp->check_mode, mode);
-	atomic_inc(&wp->checks);
-	if (flush)
-		atomic_inc(&wp->check_flushes);
-}
-
-/*
- * tpf_test and wp_copy_check fire only with CONFIG_TLB_PENDING_FILTER_DEBUG,
- * whose modes they compare: the count of them a case expects, else 0.
- */
-#define TPF_TRACED(n)	(IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG) ? (n) : 0)
-
-/* The mode the last copy was checked by, TPF_MODE_NONE before any. */
-static int tpf_wp_check_mode(struct tpf_wp *wp)
-{
-	return READ_ONCE(wp->check_mode);
-}
-
-/*
  * @pages private anonymous read-write pages, none faulted in yet, in the
  * test thread's own mm (kunit_vm_mmap() gives it one); their address.
  */
@@ -1056,590 +1012,6 @@ static unsigned long tpf_map_anon(struct kunit *test, unsigned long pages)
 }
 
 /*
- * Whether this kernel can be put in @mode: any value with the debugfs
- * modes (CONFIG_TLB_PENDING_FILTER_DEBUG), only on and off with the static
- * key of production kernels.  The cases skip the modes it cannot take.
- */
-static bool tpf_mode_available(int mode)
-{
-	return IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG) ||
-	       mode == TPF_MODE_FILTER || mode == TPF_MODE_PENDING;
-}
-
-/*
- * @pages private anonymous pages in a VM_UFFD_WP VMA, none faulted in yet;
- * the filter's mode set to @mode until tpf_wp_teardown().
- */
-static struct tpf_wp *tpf_wp_setup(struct kunit *test, unsigned long pages,
-				   int mode)
-{
-	struct tpf_wp *wp;
-
-	if (!IS_ENABLED(CONFIG_HAVE_ARCH_USERFAULTFD_WP) ||
-	    !IS_ENABLED(CONFIG_USERFAULTFD) || !IS_ENABLED(CONFIG_TRACEPOINTS))
-		kunit_skip(test, "needs USERFAULTFD with uffd-wp, and TRACEPOINTS");
-
-	wp = kunit_kzalloc(test, sizeof(*wp), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, wp);
-	wp->addr = tpf_map_anon(test, pages);
-	wp->mm = current->mm;
-
-	mmap_write_lock(wp->mm);
-	wp->vma = vma_lookup(wp->mm, wp->addr);
-	if (wp->vma)
-		vm_flags_set(wp->vma, VM_UFFD_WP);
-	mmap_write_unlock(wp->mm);
-	KUNIT_ASSERT_NOT_NULL(test, wp->vma);
-
-	KUNIT_ASSERT_EQ(test, register_trace_wp_flush(tpf_wp_flush_probe, wp), 0);
-	KUNIT_ASSERT_EQ(test, register_trace_tpf_test(tpf_wp_test_probe, wp), 0);
-	KUNIT_ASSERT_EQ(test,
-			register_trace_wp_copy_check(tpf_wp_check_probe, wp), 0);
-	wp->saved_mode = tlb_pending_filter_get_mode();
-	KUNIT_ASSERT_EQ_MSG(test, tlb_pending_filter_set_mode(mode), 0,
-			    "mode %d", mode);
-	wp->check_mode = TPF_MODE_NONE;
-	return wp;
-}
-
-/* Undo tpf_wp_setup(); the mm goes away with the test thread. */
-static void tpf_wp_teardown(struct tpf_wp *wp)
-{
-	WARN_ON(tlb_pending_filter_set_mode(wp->saved_mode));
-	unregister_trace_wp_copy_check(tpf_wp_check_probe, wp);
-	unregister_trace_tpf_test(tpf_wp_test_probe, wp);
-	unregister_trace_wp_flush(tpf_wp_flush_probe, wp);
-	tracepoint_synchronize_unregister();
-	mmap_write_lock(wp->mm);
-	vm_flags_clear(wp->vma, VM_UFFD_WP);
-	mmap_write_unlock(wp->mm);
-}
-
-static unsigned long tpf_wp_page(struct tpf_wp *wp, unsigned long n)
-{
-	return wp->addr + n * PAGE_SIZE;
-}
-
-/* A read fault maps the zero page: the next write fault copies. */
-static int tpf_wp_read(unsigned long addr)
-{
-	char c;
-
-	return copy_from_user(&c, (const void __user *)addr, 1) ? -EFAULT : 0;
-}
-
-static int tpf_wp_write(unsigned long addr)
-{
-	char c = 1;
-
-	return copy_to_user((void __user *)addr, &c, 1) ? -EFAULT : 0;
-}
-
-/*
- * @addr's PTE, mapped and locked, with mmap_lock held for read, as the
- * paths that change PTEs hold them; NULL (and nothing held) if none.
- */
-static pte_t *tpf_wp_lock_pte(struct tpf_wp *wp, unsigned long addr,
-			      spinlock_t **ptl)
-{
-	pte_t *pte;
-
-	mmap_read_lock(wp->mm);
-	pte = get_locked_pte(wp->mm, addr, ptl);
-	if (!pte)
-		mmap_read_unlock(wp->mm);
-	return pte;
-}
-
-static void tpf_wp_unlock_pte(struct tpf_wp *wp, pte_t *pte, spinlock_t *ptl)
-{
-	pte_unmap_unlock(pte, ptl);
-	mmap_read_unlock(wp->mm);
-}
-
-/*
- * What change_pte_range() does for a PTE whose flush it defers: under the
- * page-table lock of @addr, hand it to the gather and mark the walked
- * range for @tlb.
- */
-static void tpf_wp_mark(struct kunit *test, struct tpf_wp *wp,
-			struct mmu_gather *tlb, unsigned long addr)
-{
-	spinlock_t *ptl;	/* the lock of @addr's page table */
-	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
-
-	KUNIT_EXPECT_NOT_NULL(test, pte);
-	if (!pte)
-		return;
-	tlb_flush_pte_range(tlb, addr, PAGE_SIZE);
-	tlb_mark_deferred_range(tlb, addr & PMD_MASK, (addr & PMD_MASK) + PMD_SIZE);
-	tpf_wp_unlock_pte(wp, pte, ptl);
-}
-
-static bool tpf_wp_pte_writable(struct tpf_wp *wp, unsigned long addr)
-{
-	spinlock_t *ptl;	/* the lock of @addr's page table */
-	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
-	bool writable;
-
-	if (!pte)
-		return false;
-	writable = pte_write(ptep_get(pte));
-	tpf_wp_unlock_pte(wp, pte, ptl);
-	return writable;
-}
-
-/* The deferred flush of the faulting address is pending: flush, then copy. */
-static void tpf_wp_copy_flushes_while_own_flush_pending(struct kunit *test)
-{
-	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
-					 TPF_MODE_FILTER);
-	unsigned long addr = tpf_wp_page(wp, 3);
-	struct mmu_gather tlb;
-
-	KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
-	tlb_gather_mmu(&tlb, wp->mm);
-	tpf_wp_mark(test, wp, &tlb, addr);
-	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-	tlb_finish_mmu(&tlb);
-
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), TPF_TRACED(1));
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 1);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), TPF_TRACED(1));
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->check_flushes), TPF_TRACED(1));
-	tpf_wp_teardown(wp);
-}
-
-/*
- * Once the deferrer has flushed and left, the same bucket no longer
- * flushes: page 3 + BUCKETS aliases page 3.
- */
-static void tpf_wp_copy_does_not_flush_after_deferrer_left(struct kunit *test)
-{
-	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
-					 TPF_MODE_FILTER);
-	unsigned long addr = tpf_wp_page(wp, 3);
-	unsigned long alias = tpf_wp_page(wp, 3 + TLB_PENDING_FILTER_BUCKETS);
-	struct mmu_gather tlb;
-
-	KUNIT_EXPECT_EQ(test, tpf_wp_read(alias), 0);
-	tlb_gather_mmu(&tlb, wp->mm);
-	tpf_wp_mark(test, wp, &tlb, addr);
-	tlb_finish_mmu(&tlb);
-	KUNIT_EXPECT_EQ(test, tpf_wp_write(alias), 0);
-
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), TPF_TRACED(1));
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), TPF_TRACED(1));
-	tpf_wp_teardown(wp);
-}
-
-/* What one do_wp_page() call is expected to do in each mode. */
-struct tpf_wp_expect {
-	int mode;
-	int flushes;	/* wp_flush */
-	int checks;	/* wp_copy_check: 1 for a copy, 0 for a reuse */
-};
-
-/* No such mode: what a corrupted or future mode word would read. */
-#define TPF_MODE_UNKNOWN	7
-
-/*
- * A copy while some mmu_gather is open that has not marked the copy's
- * bucket: the mm-wide check flushes wherever it is made, the filter not.
- * A mode the kernel does not know, and mode 3 in a kernel without the
- * debug option, take the mm-wide answer at the copy, and so flush.
- */
-static const struct tpf_wp_expect tpf_wp_copy_unrelated_pending[] = {
-	{ TPF_MODE_FILTER, 0, 1 },
-	{ TPF_MODE_PENDING, 1, 1 },
-	{ TPF_MODE_MOVED, 1, 1 },
-	{ TPF_MODE_NEVER,
-	  !IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH), 1 },
-	{ TPF_MODE_UNKNOWN, 1, 1 },
-};
-
-static void tpf_wp_expect_copy(struct kunit *test, struct tpf_wp *wp,
-			       const struct tpf_wp_expect *c)
-{
-	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
-			    "mode %d", c->mode);
-	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks),
-			    TPF_TRACED(c->checks), "mode %d", c->mode);
-	/* In mode 0 the check before the reuse decision flushed, not this. */
-	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->check_flushes),
-			    TPF_TRACED(c->mode == TPF_MODE_PENDING ? 0 : c->flushes),
-			    "mode %d", c->mode);
-}
-
-/*
- * A flush is pending in the mm (mm_tlb_flush_pending()), but for another
- * bucket: the filter lets the copy go without a flush; the mm-wide check
- * flushes, before the reuse decision (0) or at the copy (2).
- */
-static void tpf_wp_copy_mode_decides_for_other_bucket(struct kunit *test)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(tpf_wp_copy_unrelated_pending); i++) {
-		const struct tpf_wp_expect *c = &tpf_wp_copy_unrelated_pending[i];
-		struct tpf_wp *wp;
-		unsigned long addr;
-		struct mmu_gather tlb;
-
-		if (!tpf_mode_available(c->mode))
-			continue;
-		wp = tpf_wp_setup(test, 8, c->mode);
-		addr = tpf_wp_page(wp, 1);
-
-		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
-		tlb_gather_mmu(&tlb, wp->mm);
-		tpf_wp_mark(test, wp, &tlb, tpf_wp_page(wp, 2));
-		KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(wp->mm));
-		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-		tlb_finish_mmu(&tlb);
-
-		tpf_wp_expect_copy(test, wp, c);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->misses),
-				    TPF_TRACED(c->mode == TPF_MODE_FILTER ? 1 : 0),
-				    "mode %d", c->mode);
-		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-		KUNIT_EXPECT_EQ(test, tpf_wp_check_mode(wp),
-				IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG) ?
-				c->mode : TPF_MODE_NONE);
-		tpf_wp_teardown(wp);
-	}
-}
-
-/*
- * The gather's span is page 3 alone: a copy at page 3 + BUCKETS, whose
- * bucket is set, lies outside it and goes without a flush in mode 1.
- */
-static void tpf_wp_copy_outside_span_does_not_flush(struct kunit *test)
-{
-	struct tpf_wp *wp = tpf_wp_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
-					 TPF_MODE_FILTER);
-	unsigned long addr = tpf_wp_page(wp, 3);
-	unsigned long alias = tpf_wp_page(wp, 3 + TLB_PENDING_FILTER_BUCKETS);
-	struct mmu_gather tlb;
-
-	KUNIT_EXPECT_EQ(test, tpf_wp_read(alias), 0);
-	tlb_gather_mmu(&tlb, wp->mm);
-	tpf_wp_mark(test, wp, &tlb, addr);
-	KUNIT_EXPECT_TRUE(test, atomic_long_read(&wp->mm->tlb_pending_filter.buckets) &
-			  tlb_pending_filter_bit(alias));
-	KUNIT_EXPECT_EQ(test, tpf_wp_write(alias), 0);
-	tlb_finish_mmu(&tlb);
-
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->misses), TPF_TRACED(1));
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->flushes), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks), TPF_TRACED(1));
-	tpf_wp_teardown(wp);
-}
-
-/*
- * mprotect() holds the mmap lock for write and the VMA write-locked until
- * its gather has flushed: no fault can see its PTEs meanwhile, so
- * change_protection() without uffd-wp or NUMA flags marks nothing, while
- * the same change made for UFFDIO_WRITEPROTECT, under the mmap lock for
- * read, marks its PTE.
- */
-static void tpf_wp_mprotect_marks_nothing(struct kunit *test)
-{
-	struct tpf_wp *wp = tpf_wp_setup(test, 8, TPF_MODE_FILTER);
-	unsigned long addr = tpf_wp_page(wp, 5);
-	struct mmu_gather tlb;
-	long changed;
-
-	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-	mmap_write_lock(wp->mm);
-	vma_start_write(wp->vma);
-	tlb_gather_mmu(&tlb, wp->mm);
-	changed = change_protection(&tlb, wp->vma, addr, addr + PAGE_SIZE, 0);
-	KUNIT_EXPECT_EQ(test, changed, 1L);
-	/*
-	 * Where the gather merges VMAs (x86) the flush is still pending;
-	 * elsewhere (arm64) tlb_end_vma() has already flushed and reset the
-	 * range.  Either way the mmap lock is held until tlb_finish_mmu().
-	 */
-	KUNIT_EXPECT_EQ(test, tlb.end > tlb.start,
-			IS_ENABLED(CONFIG_MMU_GATHER_MERGE_VMAS));
-	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
-	KUNIT_EXPECT_EQ(test, tlb.filter_deferrer.excluded,
-			IS_ENABLED(CONFIG_DEBUG_VM));
-	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
-	KUNIT_EXPECT_EQ(test, atomic_read(&wp->mm->tlb_pending_filter.users), 0);
-	tlb_finish_mmu(&tlb);
-	mmap_write_unlock(wp->mm);
-	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.excluded);
-
-	/* Write-enable it again (a reuse), then write-protect as uffd-wp. */
-	KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-	mmap_read_lock(wp->mm);
-	tlb_gather_mmu(&tlb, wp->mm);
-	changed = change_protection(&tlb, wp->vma, addr, addr + PAGE_SIZE,
-				    MM_CP_UFFD_WP_RESOLVE);
-	mmap_read_unlock(wp->mm);
-	KUNIT_EXPECT_EQ(test, changed, 1L);
-	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
-	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(wp->mm, addr));
-	tlb_finish_mmu(&tlb);
-	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
-	tpf_wp_teardown(wp);
-}
-
-/*
- * change_protection() write-protects an exclusive anonymous page and marks
- * it, as UFFDIO_WRITEPROTECT does; a write fault before the gather's
- * flush reuses the page.  Only the debug mode pending's mm-wide check,
- * before the reuse decision, flushes for a reuse; the filter, the moved
- * check and tlb_pending_filter=off ask at the copy, which a reuse never
- * reaches (a stale writable entry points at the very page being made
- * writable).
- */
-static void tpf_wp_reuse_never_flushes_with_filter(struct kunit *test)
-{
-	static const struct tpf_wp_expect cases[] = {
-		{ TPF_MODE_FILTER, 0, 0 },
-		/* tlb_pending_filter=off asks at the copy, the debug mode early. */
-		{ TPF_MODE_PENDING, IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG), 0 },
-		{ TPF_MODE_MOVED, 0, 0 },
-	};
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		const struct tpf_wp_expect *c = &cases[i];
-		struct tpf_wp *wp;
-		unsigned long addr;
-		struct mmu_gather tlb;
-		long changed;
-
-		if (!tpf_mode_available(c->mode))
-			continue;
-		wp = tpf_wp_setup(test, 8, c->mode);
-		addr = tpf_wp_page(wp, 5);
-
-		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-		mmap_read_lock(wp->mm);
-		tlb_gather_mmu(&tlb, wp->mm);
-		/*
-		 * vm_page_prot of a private mapping is read-only; resolving
-		 * uffd-wp (UFFDIO_WRITEPROTECT without the WP mode) leaves
-		 * no uffd-wp bit for the fault to report to a context the
-		 * VMA does not have.
-		 */
-		changed = change_protection(&tlb, wp->vma, addr,
-					    addr + PAGE_SIZE,
-					    MM_CP_UFFD_WP_RESOLVE);
-		mmap_read_unlock(wp->mm);
-		KUNIT_EXPECT_EQ(test, changed, 1L);
-		KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(wp->mm, addr));
-		KUNIT_EXPECT_FALSE(test, tpf_wp_pte_writable(wp, addr));
-		/*
-		 * This CPU still holds the writable entry whose flush the
-		 * gather defers, and would write through it without a
-		 * fault: drop it here only, as on a CPU that never had it.
-		 */
-		flush_tlb_page(wp->vma, addr);
-		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-		/* do_wp_page() ran and reused the page. */
-		KUNIT_EXPECT_TRUE(test, tpf_wp_pte_writable(wp, addr));
-		tlb_finish_mmu(&tlb);
-		KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(wp->mm, addr));
-
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), c->flushes,
-				    "mode %d", c->mode);
-		KUNIT_EXPECT_EQ(test, atomic_read(&wp->hits) +
-				      atomic_read(&wp->misses), 0);
-		KUNIT_EXPECT_EQ(test, atomic_read(&wp->checks),
-				TPF_TRACED(c->checks));
-		tpf_wp_teardown(wp);
-	}
-}
-
-/*
- * What a zap does to the zero-page PTE of @addr inside @tlb, as
- * zap_pte_range() does: clear it and leave the flush to the gather.  The
- * zero page has no rmap or RSS to account.  This CPU's own entry is
- * dropped, as on a CPU that never had it, so that the next access faults.
- */
-static void tpf_wp_zap_zero_pte(struct kunit *test, struct tpf_wp *wp,
-				struct mmu_gather *tlb, unsigned long addr)
-{
-	spinlock_t *ptl;	/* the lock of @addr's page table */
-	pte_t *pte = tpf_wp_lock_pte(wp, addr, &ptl);
-	pte_t old;
-
-	KUNIT_EXPECT_NOT_NULL(test, pte);
-	if (!pte)
-		return;
-	old = ptep_get_and_clear(wp->mm, addr, pte);
-	KUNIT_EXPECT_TRUE(test, pte_present(old) && is_zero_pfn(pte_pfn(old)));
-	tlb_remove_tlb_entry(tlb, pte, addr);
-	tpf_wp_unlock_pte(wp, pte, ptl);
-	flush_tlb_page(wp->vma, addr);
-}
-
-/*
- * The one behaviour change of mode 1 in a uffd-wp VMA: a copy racing a zap
- * of the same address no longer flushes.  Zaps never mark the filter; the
- * stale entry a zap leaves maps the zapped page, not the page being
- * copied, and a write through it races the zap, which discards it.
- * The mm-wide check (0, and 2 at the copy) flushes, since the zap's gather
- * keeps mm_tlb_flush_pending() raised.
- */
-static void tpf_wp_copy_racing_zap_of_same_address(struct kunit *test)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(tpf_wp_copy_unrelated_pending); i++) {
-		const struct tpf_wp_expect *c = &tpf_wp_copy_unrelated_pending[i];
-		struct tpf_wp *wp;
-		unsigned long addr;
-		struct mmu_gather tlb;
-
-		if (!tpf_mode_available(c->mode))
-			continue;
-		wp = tpf_wp_setup(test, 8, c->mode);
-		addr = tpf_wp_page(wp, 4);
-
-		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
-		tlb_gather_mmu(&tlb, wp->mm);
-		tpf_wp_zap_zero_pte(test, wp, &tlb, addr);
-		KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(wp->mm));
-		/* Refault the zero page, then copy it. */
-		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
-		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-		tlb_finish_mmu(&tlb);
-
-		tpf_wp_expect_copy(test, wp, c);
-		tpf_wp_teardown(wp);
-	}
-}
-
-/*
- * The mode changes between do_wp_page()'s reading of it and its copy, as
- * a write to the debugfs mode file on another CPU would: the first reading
- * returns @tpf_wp_flip.now, and from then on the mode is @tpf_wp_flip.after,
- * for any later reading too.
- */
-static struct {
-	int now;
-	int after;
-} tpf_wp_flip;
-
-static int tpf_wp_get_mode_then_flip(void)
-{
-	int mode = tpf_wp_flip.now;
-
-	tpf_wp_flip.now = tpf_wp_flip.after;
-	tlb_pending_filter_set_mode(tpf_wp_flip.after);
-	return mode;
-}
-
-/*
- * One decision per fault.  A copy whose own bucket is marked while the
- * mode flips from 1 to 0 must still be checked (and flush), by the mode it
- * read; from 0 to 1, it is checked once, before the reuse decision, and
- * flushes once.  Read twice, 1 then 0 would skip both checks.
- */
-static void tpf_wp_mode_change_mid_fault_still_checks(struct kunit *test)
-{
-	static const struct {
-		int seen, after;
-	} flips[] = {
-		{ TPF_MODE_FILTER, TPF_MODE_PENDING },
-		{ TPF_MODE_MOVED, TPF_MODE_PENDING },
-		{ TPF_MODE_PENDING, TPF_MODE_FILTER },
-		{ TPF_MODE_PENDING, TPF_MODE_MOVED },
-	};
-	unsigned int i;
-
-	if (!IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG))
-		kunit_skip(test, "needs CONFIG_TLB_PENDING_FILTER_DEBUG");
-
-	for (i = 0; i < ARRAY_SIZE(flips); i++) {
-		struct tpf_wp *wp = tpf_wp_setup(test, 8, flips[i].seen);
-		unsigned long addr = tpf_wp_page(wp, 6);
-		struct mmu_gather tlb;
-
-		KUNIT_EXPECT_EQ(test, tpf_wp_read(addr), 0);
-		tlb_gather_mmu(&tlb, wp->mm);
-		tpf_wp_mark(test, wp, &tlb, addr);
-		tpf_wp_flip.now = flips[i].seen;
-		tpf_wp_flip.after = flips[i].after;
-		kunit_activate_static_stub(test, tlb_pending_filter_get_mode,
-					   tpf_wp_get_mode_then_flip);
-		KUNIT_EXPECT_EQ(test, tpf_wp_write(addr), 0);
-		kunit_deactivate_static_stub(test, tlb_pending_filter_get_mode);
-		tlb_finish_mmu(&tlb);
-
-		KUNIT_EXPECT_EQ_MSG(test, tlb_pending_filter_get_mode(),
-				    flips[i].after, "the stub ran: %d -> %d",
-				    flips[i].seen, flips[i].after);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->checks), 1,
-				    "copy checked: %d -> %d", flips[i].seen,
-				    flips[i].after);
-		KUNIT_EXPECT_EQ_MSG(test, tpf_wp_check_mode(wp),
-				    flips[i].seen, "checked by the mode read");
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&wp->flushes), 1,
-				    "flushed once: %d -> %d", flips[i].seen,
-				    flips[i].after);
-		tpf_wp_teardown(wp);
-	}
-}
-
-/*
- * Without CONFIG_TLB_PENDING_FILTER_DEBUG the switch is the static key of
- * tlb_pending_filter=on|off: it takes on and off, refuses every other mode
- * and keeps the one it had.
- */
-static void tpf_switch_is_on_or_off_without_debug(struct kunit *test)
-{
-	static const int refused[] = {
-		TPF_MODE_MOVED, TPF_MODE_NEVER, TPF_MODE_NONE, TPF_MODE_UNKNOWN,
-	};
-	int saved = tlb_pending_filter_get_mode();
-	unsigned int i;
-
-	if (IS_ENABLED(CONFIG_TLB_PENDING_FILTER_DEBUG))
-		kunit_skip(test, "CONFIG_TLB_PENDING_FILTER_DEBUG takes every mode");
-
-	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(TPF_MODE_PENDING), 0);
-	KUNIT_EXPECT_EQ(test, tlb_pending_filter_get_mode(), TPF_MODE_PENDING);
-	for (i = 0; i < ARRAY_SIZE(refused); i++) {
-		KUNIT_EXPECT_EQ_MSG(test, tlb_pending_filter_set_mode(refused[i]),
-				    -EINVAL, "mode %d", refused[i]);
-		KUNIT_EXPECT_EQ(test, tlb_pending_filter_get_mode(),
-				TPF_MODE_PENDING);
-	}
-	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(TPF_MODE_FILTER), 0);
-	KUNIT_EXPECT_EQ(test, tlb_pending_filter_get_mode(), TPF_MODE_FILTER);
-	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(saved), 0);
-}
-
-static struct kunit_case tlb_pending_filter_wp_test_cases[] = {
-	KUNIT_CASE(tpf_wp_copy_flushes_while_own_flush_pending),
-	KUNIT_CASE(tpf_wp_copy_does_not_flush_after_deferrer_left),
-	KUNIT_CASE(tpf_wp_copy_mode_decides_for_other_bucket),
-	KUNIT_CASE(tpf_wp_copy_outside_span_does_not_flush),
-	KUNIT_CASE(tpf_wp_mprotect_marks_nothing),
-	KUNIT_CASE(tpf_wp_reuse_never_flushes_with_filter),
-	KUNIT_CASE(tpf_wp_copy_racing_zap_of_same_address),
-	KUNIT_CASE(tpf_wp_mode_change_mid_fault_still_checks),
-	KUNIT_CASE(tpf_switch_is_on_or_off_without_debug),
-	{}
-};
-
-static struct kunit_suite tlb_pending_filter_wp_test_suite = {
-	.name = "tlb_pending_filter_wp",
-	.test_cases = tlb_pending_filter_wp_test_cases,
-};
-
-/*
  * --- PROT_NONE PTEs: ptep_clear_flush() and the batched unmap ------------
  *
  * tlb_pending_pte_accessible() decides whether clearing a PROT_NONE PTE
@@ -1647,46 +1019,26 @@ static struct kunit_suite tlb_pending_filter_wp_test_suite = {
  * PROT_NONE as NUMA hinting does (change_protection() with MM_CP_PROT_NUMA
  * under the mmap lock for read) or as mprotect(PROT_NONE) does, and asks
  * with the PTE's lock held, as the two callers do, while gathers are open
- * or after they have flushed.  A probe on tpf_protnone records each
- * decision.
+ * or after they have flushed.
  */
 
 struct tpf_pn {
 	struct mm_struct *mm;
 	struct vm_area_struct *vma;
 	unsigned long addr;
-	int saved_mode;
 	int saved_numa_mode;
-	int decisions;		/* tpf_protnone events in our mm */
-	int answer;		/* of the last one */
-	bool pending;
-	bool flush;
 };
 
-static void tpf_pn_probe(void *data, struct mm_struct *mm, unsigned long addr,
-			 int answer, bool pending, bool flush)
-{
-	struct tpf_pn *pn = data;
-
-	if (mm != pn->mm)
-		return;
-	pn->decisions++;
-	pn->answer = answer;
-	pn->pending = pending;
-	pn->flush = flush;
-}
-
-/* @pages private anonymous pages, each written once; @mode set. */
-static struct tpf_pn *tpf_pn_setup(struct kunit *test, unsigned long pages,
-				   int mode)
+/* @pages private anonymous pages, each written once. */
+static struct tpf_pn *tpf_pn_setup(struct kunit *test, unsigned long pages)
 {
 	struct tpf_pn *pn;
 	unsigned long i;
 	char c = 1;
 
-	if (!IS_ENABLED(CONFIG_TLB_PENDING_FILTER_PROTNONE) ||
-	    !IS_ENABLED(CONFIG_TRACEPOINTS))
-		kunit_skip(test, "needs TLB_PENDING_FILTER_PROTNONE and TRACEPOINTS");
+	if (!IS_ENABLED(CONFIG_ARCH_HAS_PTE_ACCESSIBLE_PROTNONE) ||
+	    !IS_ENABLED(CONFIG_NUMA_BALANCING))
+		kunit_skip(test, "needs ARCH_HAS_PTE_ACCESSIBLE_PROTNONE and NUMA_BALANCING");
 
 	pn = kunit_kzalloc(test, sizeof(*pn), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pn);
@@ -1700,11 +1052,6 @@ static struct tpf_pn *tpf_pn_setup(struct kunit *test, unsigned long pages,
 	pn->vma = vma_lookup(pn->mm, pn->addr);
 	mmap_read_unlock(pn->mm);
 	KUNIT_ASSERT_NOT_NULL(test, pn->vma);
-
-	KUNIT_ASSERT_EQ(test, register_trace_tpf_protnone(tpf_pn_probe, pn), 0);
-	pn->saved_mode = tlb_pending_filter_get_mode();
-	KUNIT_ASSERT_EQ_MSG(test, tlb_pending_filter_set_mode(mode), 0,
-			    "mode %d", mode);
 #ifdef CONFIG_NUMA_BALANCING
 	/*
 	 * change_pte_range() skips pages of a top-tier node unless NUMA
@@ -1722,9 +1069,7 @@ static void tpf_pn_teardown(struct tpf_pn *pn)
 #ifdef CONFIG_NUMA_BALANCING
 	WRITE_ONCE(sysctl_numa_balancing_mode, pn->saved_numa_mode);
 #endif
-	WARN_ON(tlb_pending_filter_set_mode(pn->saved_mode));
-	unregister_trace_tpf_protnone(tpf_pn_probe, pn);
-	tracepoint_synchronize_unregister();
+	static_branch_enable(&tlb_pending_filter_on);
 }
 
 static unsigned long tpf_pn_page(struct tpf_pn *pn, unsigned long n)
@@ -1757,16 +1102,14 @@ static void tpf_pn_numa_hint(struct kunit *test, struct tpf_pn *pn,
  * What ptep_clear_flush() and the batched unmap decide for page @n, asked
  * under its PTE lock (the caller holds the mmap lock as it needs).  The
  * PTE is left in place.  pte_accessible() says yes to a PROT_NONE PTE only
- * while some flush is pending in the mm, and only then is the filter's
- * answer asked for (one tpf_protnone event).
+ * while some flush is pending in the mm.
  */
 static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 			  struct vm_area_struct *vma, unsigned long n)
 {
 	unsigned long addr = tpf_pn_page(pn, n);
-	int decisions = pn->decisions;
 	spinlock_t *ptl;	/* the lock of @addr's page table */
-	bool flush = false, pending = false;
+	bool flush = false;
 	pte_t *pte, val;
 
 	pte = get_locked_pte(pn->mm, addr, &ptl);
@@ -1776,17 +1119,12 @@ static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
 	}
 	val = ptep_get(pte);
 	KUNIT_EXPECT_TRUE(test, pte_protnone(val));
-	if (pte_protnone(val)) {
-		pending = mm_tlb_flush_pending(pn->mm);
+	if (pte_protnone(val))
 		flush = tlb_pending_pte_accessible(pn->mm, vma, addr,
 						   addr + PAGE_SIZE, val);
-	}
-	pte_unmap_unlock(pte, ptl);
-	KUNIT_EXPECT_EQ(test, pn->decisions, decisions + pending);
-	if (pending)
-		KUNIT_EXPECT_EQ(test, pn->flush, flush);
-	else
+	if (!mm_tlb_flush_pending(pn->mm))
 		KUNIT_EXPECT_FALSE(test, flush);
+	pte_unmap_unlock(pte, ptl);
 	return flush;
 }
 
@@ -1796,7 +1134,7 @@ static bool tpf_pn_decide(struct kunit *test, struct tpf_pn *pn,
  */
 static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
 {
-	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct tpf_pn *pn = tpf_pn_setup(test, 4);
 	struct mmu_gather tlb;
 
 	tlb_gather_mmu(&tlb, pn->mm);
@@ -1805,8 +1143,7 @@ static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
 	mmap_read_lock(pn->mm);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 2));
 	mmap_read_unlock(pn->mm);
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
-	KUNIT_EXPECT_TRUE(test, pn->pending);
+	KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(pn->mm));
 	tlb_finish_mmu(&tlb);
 
 	mmap_read_lock(pn->mm);
@@ -1820,21 +1157,15 @@ static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
  * Page 3 was made PROT_NONE by a scan step that has flushed.  Another step
  * marks page 3 + BUCKETS, whose bucket is page 3's, and is still open: its
  * span misses page 3, so the filter says no flush there, while the mm-wide
- * answer (and modes 0 and 2, which use it, and any mode the kernel does
- * not know) would flush.  An unrelated open
+ * answer, which tlb_pending_filter=off restores, would flush.  An open
  * gather that marks nothing, as a munmap() or MADV_DONTNEED, changes
  * nothing either.
  */
 static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
 {
-	static const int mm_wide[] = {
-		TPF_MODE_PENDING, TPF_MODE_MOVED, TPF_MODE_UNKNOWN,
-	};
-	struct tpf_pn *pn = tpf_pn_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS,
-					 TPF_MODE_FILTER);
+	struct tpf_pn *pn = tpf_pn_setup(test, 2 * TLB_PENDING_FILTER_BUCKETS);
 	unsigned long alias = 3 + TLB_PENDING_FILTER_BUCKETS;
 	struct mmu_gather tlb, zap;
-	unsigned int i;
 
 	tlb_gather_mmu(&tlb, pn->mm);
 	tpf_pn_numa_hint(test, pn, &tlb, 3);
@@ -1847,25 +1178,19 @@ static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
 	mmap_read_lock(pn->mm);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, alias));
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 3));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
-	KUNIT_EXPECT_TRUE(test, pn->pending);
+	KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(pn->mm));
 
-	for (i = 0; i < ARRAY_SIZE(mm_wide); i++) {
-		if (!tpf_mode_available(mm_wide[i]))
-			continue;
-		KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(mm_wide[i]), 0);
-		KUNIT_EXPECT_TRUE_MSG(test, tpf_pn_decide(test, pn, pn->vma, 3),
-				      "mode %d", mm_wide[i]);
-		KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
-	}
-	KUNIT_EXPECT_EQ(test, tlb_pending_filter_set_mode(TPF_MODE_FILTER), 0);
+	/* tlb_pending_filter=off: the mm-wide answer. */
+	static_branch_disable(&tlb_pending_filter_on);
+	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 3));
+	static_branch_enable(&tlb_pending_filter_on);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);
 
 	tlb_gather_mmu(&zap, pn->mm);
 	mmap_read_lock(pn->mm);
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, alias));
-	KUNIT_EXPECT_TRUE(test, pn->pending);
+	KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(pn->mm));
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&zap);
 	tpf_pn_teardown(pn);
@@ -1879,7 +1204,7 @@ static void tpf_pn_no_flush_outside_span_or_for_zaps(struct kunit *test)
  */
 static void tpf_pn_mprotect_prot_none_takes_mm_wide_answer(struct kunit *test)
 {
-	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct tpf_pn *pn = tpf_pn_setup(test, 4);
 	unsigned long addr = tpf_pn_page(pn, 1);
 	vm_flags_t flags = pn->vma->vm_flags;
 	struct mmu_gather tlb;
@@ -1895,8 +1220,7 @@ static void tpf_pn_mprotect_prot_none_takes_mm_wide_answer(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(pn->mm, addr));
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
-	KUNIT_EXPECT_TRUE(test, pn->pending);
+	KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(pn->mm));
 	tlb_finish_mmu(&tlb);
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 1));
 
@@ -1914,7 +1238,7 @@ static void tpf_pn_mprotect_prot_none_takes_mm_wide_answer(struct kunit *test)
  */
 static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
 {
-	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct tpf_pn *pn = tpf_pn_setup(test, 4);
 	struct vm_area_struct *huge;
 	struct mmu_gather tlb;
 
@@ -1933,7 +1257,6 @@ static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
 	mmap_read_lock(pn->mm);
 	KUNIT_EXPECT_FALSE(test, tpf_pn_decide(test, pn, pn->vma, 0));
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, huge, 0));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_PENDING);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);
 	tpf_pn_teardown(pn);
@@ -1946,7 +1269,7 @@ static void tpf_pn_hugetlb_takes_mm_wide_answer(struct kunit *test)
  */
 static void tpf_pn_batch_asks_for_every_page(struct kunit *test)
 {
-	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct tpf_pn *pn = tpf_pn_setup(test, 4);
 	unsigned long p0 = tpf_pn_page(pn, 0), p2 = tpf_pn_page(pn, 2);
 	unsigned long p3 = tpf_pn_page(pn, 3), p4 = tpf_pn_page(pn, 4);
 	struct mmu_gather tlb;
@@ -1981,7 +1304,7 @@ static void tpf_pn_batch_asks_for_every_page(struct kunit *test)
  */
 static void tpf_pn_uffd_rwp_marks(struct kunit *test)
 {
-	struct tpf_pn *pn = tpf_pn_setup(test, 4, TPF_MODE_FILTER);
+	struct tpf_pn *pn = tpf_pn_setup(test, 4);
 	unsigned long addr = tpf_pn_page(pn, 1);
 	struct mmu_gather tlb;
 	long changed;
@@ -1999,7 +1322,6 @@ static void tpf_pn_uffd_rwp_marks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, changed, 1L);
 	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
-	KUNIT_EXPECT_EQ(test, pn->answer, TPF_MODE_FILTER);
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);
 
@@ -2031,7 +1353,6 @@ static struct kunit_suite tlb_pending_filter_protnone_test_suite = {
 };
 
 kunit_test_suites(&tlb_pending_filter_test_suite,
-		  &tlb_pending_filter_wp_test_suite,
 		  &tlb_pending_filter_protnone_test_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the TLB pending filter");

@@ -5,10 +5,8 @@
  * Before do_wp_page() copies a page of a uffd-wp VMA it flushes the TLB if
  * a flush may still be pending for the mm: a store through a stale writable
  * TLB entry that lands in the old page after the copy would be lost.  The
- * filter skips that flush when the address cannot have one pending, and the
- * debug mode "never" (CONFIG_TLB_PENDING_FILTER_DEBUG_NOFLUSH) never
- * flushes.  This test tries hard to lose a user write and counts the
- * writes it loses.
+ * filter skips that flush when the address cannot have one pending.  This
+ * test tries hard to lose a user write and counts the writes it loses.
  *
  * For SECONDS, all at the same time and on the same pages:
  *
@@ -38,12 +36,6 @@
  *               the pattern; ksmd merges them, stores copy them again.
  *               Counted: rises of /proc/self/ksm_merging_pages.
  *
- * The filter's trace events count the copies do_wp_page() makes in uffd-wp
- * VMAs (wp_copy_check) and the flushes it makes before them (wp_flush).
- * Without them (no CONFIG_TLB_PENDING_FILTER, not root, or no tracefs) it
- * skips, as tlb_pending_filter does.  Agitators and counts the kernel does
- * not support are reported as -1.
- *
  * THP mode ("-H" or "thp"): the slot region is one 2 MiB-aligned
  * MADV_HUGEPAGE extent instead of MADV_NOHUGEPAGE 4 KiB pages, populated
  * before the run, so the writers start on a PMD-mapped THP.  It is meant
@@ -70,19 +62,16 @@
  * region is still PMD-mapped (PAGEMAP_SCAN, PAGE_IS_HUGE): no rebuild can
  * come in between, so the write-protect went through change_huge_pmd().
  * The result line gains, from /proc/vmstat deltas over the run (system
- * wide) and the trace:
+ * wide):
  *
  *  rebuilds=        rebuilds done
  *  thp_rebuilds=    rebuilds whose write-back raised thp_fault_alloc
  *  thp_fault_alloc= THPs allocated at a fault
  *  thp_split_pmd=   PMD mappings split
  *  wp_pmd=          write-protect cycles that found the region PMD-mapped
- *  thp_copies=      copies (wp_copy_check) of slot pages of the THP
- *                   extent: pages of a split THP, COW-shared by a fork
  *
  * and the test fails, "THP path not exercised", unless thp_rebuilds,
- * thp_split_pmd and, where they are counted (not -1), wp_pmd and
- * thp_copies are above 0.
+ * thp_split_pmd and wp_pmd are above 0.
  *
  * NUMA mode ("-N"): the flush that protects a migration, not a copy.
  * NUMA hinting (change_prot_numa()) makes PTEs PROT_NONE and defers their
@@ -109,12 +98,9 @@
  *
  * The writers fault on the slot pages the scanner made PROT_NONE, and
  * their hinting faults migrate some of them too.  The result line gains
- * numa_pte_updates=, numa_hint_faults=, numa_pages_migrated=, pswpout=
- * (/proc/vmstat deltas) and, from the tpf_protnone trace event, protnone= (decisions on
- * PROT_NONE PTEs), protnone_flush= (those that flushed) and
- * protnone_pending= (those for which mm_tlb_flush_pending() was set, what
- * the mm-wide answer would have flushed).  The test fails, "NUMA path not
- * exercised", unless numa_pte_updates and migrations are above 0.
+ * numa_pte_updates=, numa_hint_faults=, numa_pages_migrated= and pswpout=
+ * (/proc/vmstat deltas).  The test fails, "NUMA path not exercised",
+ * unless numa_pte_updates and migrations are above 0.
  *
  * Forced loss ("-F"): one writer drops one store on purpose, once, as if
  * a stale TLB entry had carried it to a page that was then replaced.  The
@@ -123,10 +109,8 @@
  *
  * Usage: tlb_pending_torture [-H|-N] [-F] [SECONDS [LABEL [thp]]]
  * SECONDS defaults to 5.  The result line is
- * "# torture: mode=M lost=N ...", M the mode of the filter's debugfs file
- * (CONFIG_TLB_PENDING_FILTER_DEBUG: pending, filter, moved or never), "-"
- * without it; the test passes if N is 0 (1 with -F) and, in THP and NUMA
- * modes, the path was exercised.
+ * "# torture: lost=N ..."; the test passes if N is 0 (1 with -F) and, in
+ * THP and NUMA modes, the path was exercised.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -154,9 +138,6 @@
 #include "../kselftest.h"
 #include "vm_util.h"
 
-#define TRACEFS		"/sys/kernel/tracing"
-#define EVENTS		TRACEFS "/events/tlb_pending_filter"
-#define MODE_FILE	"/sys/kernel/debug/tlb_pending_filter/mode"
 #define KSM_DIR		"/sys/kernel/mm/ksm"
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 
@@ -307,129 +288,6 @@ static void vmstat_read(long val[NR_VM])
 		for (i = 0; i < NR_VM; i++)
 			if (!strcmp(name, vm_names[i]))
 				val[i] = v;
-	}
-	fclose(f);
-}
-
-/* --- tracefs --------------------------------------------------------------- */
-
-static bool trace_on;
-static const char * const events[] = { "wp_copy_check", "wp_flush", "tpf_protnone" };
-
-/* The events traced: the last one, PROT_NONE decisions, in NUMA mode only. */
-static size_t nr_events(void)
-{
-	return ARRAY_SIZE(events) - !t.numa;
-}
-
-static void trace_off(void)
-{
-	char path[256];
-	size_t i;
-
-	if (!trace_on)
-		return;
-	for (i = 0; i < nr_events(); i++) {
-		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
-		write_str(path, "0");
-	}
-}
-
-static bool trace_start(void)
-{
-	char path[256];
-	size_t i;
-
-	for (i = 0; i < nr_events(); i++) {
-		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
-		if (access(path, W_OK))
-			return false;
-	}
-	if (write_str(TRACEFS "/buffer_size_kb", "16384") ||
-	    write_str(TRACEFS "/tracing_on", "1"))
-		return false;
-	trace_on = true;
-	for (i = 0; i < nr_events(); i++) {
-		snprintf(path, sizeof(path), EVENTS "/%s/filter", events[i]);
-		if (write_str(path, "0"))
-			break;
-		snprintf(path, sizeof(path), EVENTS "/%s/enable", events[i]);
-		if (write_str(path, "1"))
-			break;
-	}
-	if (i < nr_events() || write_str(TRACEFS "/trace", "")) {
-		trace_off();
-		trace_on = false;
-		return false;
-	}
-	return true;
-}
-
-/* A slot page of the slot region (not a scratch page, not a KSM page)? */
-static bool is_slot_page(unsigned long addr)
-{
-	unsigned long start = (unsigned long)t.area;
-
-	return addr >= start && addr < start + t.slot_len &&
-	       !((addr - start) / page_size % 2);
-}
-
-/* What the trace counted; -1 where it did not. */
-struct trace_counts {
-	long copies;		/* wp_copy_check */
-	long slot_copies;	/* of them, copies of slot pages */
-	long flushes;		/* wp_flush */
-	long protnone;		/* tpf_protnone, NUMA mode */
-	long protnone_flush;	/* of them, flush=1 */
-	long protnone_pending;	/* of them, pending=1 */
-	long lost;		/* events the ring buffer overwrote */
-};
-
-/*
- * Count the events, and the copies of slot pages among them; the ring
- * buffer overwrites, report what it lost.
- */
-static void trace_count(struct trace_counts *c)
-{
-	FILE *f;
-	char line[512];
-
-	memset(c, 0xff, sizeof(*c));	/* all -1 */
-	if (!trace_on)
-		return;
-	f = fopen(TRACEFS "/trace", "r");
-	if (!f)
-		return;
-	memset(c, 0, sizeof(*c));
-	if (!t.numa) {
-		c->protnone = -1;
-		c->protnone_flush = -1;
-		c->protnone_pending = -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long in, written;
-		char *addr;
-
-		if (line[0] == '#') {
-			if (sscanf(line, "# entries-in-buffer/entries-written: %lu/%lu",
-				   &in, &written) == 2 && written > in)
-				c->lost = written - in;
-			continue;
-		}
-		if (strstr(line, "wp_copy_check: ")) {
-			c->copies++;
-			addr = strstr(line, " addr=");
-			if (addr && is_slot_page(strtoul(addr + 6, NULL, 16)))
-				c->slot_copies++;
-		} else if (strstr(line, "wp_flush: ")) {
-			c->flushes++;
-		} else if (strstr(line, "tpf_protnone: ")) {
-			c->protnone++;
-			if (strstr(line, " flush=1"))
-				c->protnone_flush++;
-			if (strstr(line, " pending=1"))
-				c->protnone_pending++;
-		}
 	}
 	fclose(f);
 }
@@ -1194,7 +1052,6 @@ static void setup_agitators(void)
 static void at_exit(void)
 {
 	STORE(t.stop, true);
-	trace_off();
 	ksm_restore();
 	numab_restore();
 }
@@ -1238,10 +1095,9 @@ static const char *numa_unexercised(const long delta[NR_VM])
 }
 
 /*
- * THP mode: "" if the THP path was exercised, else what was missing.  A
- * count of -1 is unknown: the vmstat ones fail, the others are not judged.
+ * THP mode: "" if the THP path was exercised, else what was missing.
  */
-static const char *thp_unexercised(const long delta[NR_VM], long copies)
+static const char *thp_unexercised(const long delta[NR_VM])
 {
 	if (delta[VM_THP_FAULT_ALLOC] < 0 || delta[VM_THP_SPLIT_PMD] < 0)
 		return "no thp_fault_alloc or thp_split_pmd in /proc/vmstat";
@@ -1251,8 +1107,6 @@ static const char *thp_unexercised(const long delta[NR_VM], long copies)
 		return "no PMD split (thp_split_pmd did not rise)";
 	if (!t.wp_pmd)
 		return "no UFFDIO_WRITEPROTECT found the slot region PMD-mapped";
-	if (!copies)
-		return "no copy of a slot page in the uffd-wp VMA (wp_copy_check)";
 	return "";
 }
 
@@ -1262,9 +1116,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { 0 };
 	const char *label = NULL, *unexercised = "";
 	long vm_start[NR_VM], vm_delta[NR_VM];
-	struct trace_counts tc;
 	unsigned long lost = 0, writes = 0, i;
-	char mode[16], line[1024];
+	char line[1024];
 	bool thp = false, numa = false;
 	int seconds = 5, c, w;
 	size_t len;
@@ -1298,15 +1151,7 @@ int main(int argc, char **argv)
 	}
 	if (thp && numa)
 		bad_args(argv[0]);
-	if (access(EVENTS, F_OK))
-		ksft_exit_skip("no tracefs events at " EVENTS
-			       ": CONFIG_TLB_PENDING_FILTER=n, not root, or no tracefs?\n");
 	ksft_set_plan(1);
-
-	/* "pending [filter] moved never": the bracketed name. */
-	if (read_str(MODE_FILE, line, sizeof(line)) || !strchr(line, '[') ||
-	    sscanf(strchr(line, '['), "[%15[a-z]]", mode) != 1)
-		snprintf(mode, sizeof(mode), "-");
 
 	t.slot_len = thp ? PMD_SIZE_2M : 2 * SLOT_PAGES * page_size;
 	t.nr_slots = t.slot_len / page_size / 2;
@@ -1331,9 +1176,6 @@ int main(int argc, char **argv)
 	if (numa)
 		setup_numa();
 	setup_agitators();
-	if (!trace_start())
-		ksft_print_msg("cannot trace %s: copies, flushes, trace_lost are -1\n",
-			       EVENTS);
 	ksft_print_msg("%s pages, %lu slot pages, %d KSM pages, %d writers, %d s%s%s\n",
 		       thp ? "THP" : "4 KiB", t.nr_slots, KSM_PAGES, NR_WRITERS,
 		       seconds, numa ? ", NUMA mode" : "",
@@ -1371,8 +1213,6 @@ int main(int argc, char **argv)
 			pthread_join(agitators[i].thread, NULL);
 	if (thp)
 		pthread_join(rebuilder.thread, NULL);
-	trace_off();
-	trace_count(&tc);
 	ksm_restore();
 	numab_restore();
 	vmstat_read(vm_delta);
@@ -1401,33 +1241,30 @@ int main(int argc, char **argv)
 	ksft_print_msg("segv_retries=%lu loss_reports=%lu\n",
 		       LOAD(t.segv_retries), LOAD(t.reports));
 	len = snprintf(line, sizeof(line),
-		       "torture: mode=%s lost=%lu copies=%ld flushes=%ld writes=%lu",
-		       mode, lost, tc.copies, tc.flushes, writes);
+		       "torture: lost=%lu writes=%lu", lost, writes);
 	for (i = 0; i < NR_AGITATORS; i++)
 		len += snprintf(line + len, sizeof(line) - len, " %s=%ld",
 				agitators[i].name, agitators[i].count);
 	len += snprintf(line + len, sizeof(line) - len,
-			" trace_lost=%ld seconds=%d", tc.lost, seconds);
+			" seconds=%d", seconds);
 	if (t.forced)
 		len += snprintf(line + len, sizeof(line) - len, " forced=1");
 	if (numa) {
 		len += snprintf(line + len, sizeof(line) - len,
-				" numa_pte_updates=%ld numa_hint_faults=%ld numa_pages_migrated=%ld pswpout=%ld protnone=%ld protnone_flush=%ld protnone_pending=%ld",
+				" numa_pte_updates=%ld numa_hint_faults=%ld numa_pages_migrated=%ld pswpout=%ld",
 				vm_delta[VM_NUMA_PTE_UPDATES],
 				vm_delta[VM_NUMA_HINT_FAULTS],
 				vm_delta[VM_NUMA_PAGES_MIGRATED],
-				vm_delta[VM_PSWPOUT], tc.protnone,
-				tc.protnone_flush, tc.protnone_pending);
+				vm_delta[VM_PSWPOUT]);
 		unexercised = numa_unexercised(vm_delta);
 	}
 	if (thp) {
 		snprintf(line + len, sizeof(line) - len,
-			 " rebuilds=%ld thp_rebuilds=%ld thp_fault_alloc=%ld thp_split_pmd=%ld wp_pmd=%ld thp_copies=%ld",
+			 " rebuilds=%ld thp_rebuilds=%ld thp_fault_alloc=%ld thp_split_pmd=%ld wp_pmd=%ld",
 			 rebuilder.count, t.thp_rebuilds,
 			 vm_delta[VM_THP_FAULT_ALLOC],
-			 vm_delta[VM_THP_SPLIT_PMD], LOAD(t.wp_pmd),
-			 tc.slot_copies);
-		unexercised = thp_unexercised(vm_delta, tc.slot_copies);
+			 vm_delta[VM_THP_SPLIT_PMD], LOAD(t.wp_pmd));
+		unexercised = thp_unexercised(vm_delta);
 	}
 	ksft_print_msg("%s\n", line);
 	if (*unexercised)

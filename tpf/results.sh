@@ -66,7 +66,7 @@ kunit_run() {
 	log=$LOGS/kunit-$name.log
 	json=$LOGS/kunit-$name.json
 	rm -f "$json"
-	mkdir -p "$BUILD"
+	mkdir -p "${KUNIT_BUILD:-$BUILD}"
 	step "KUnit $name ($arch) under QEMU, log: $log"
 	# On x86 the PS/2 mouse is probed asynchronously, seconds into the
 	# tests, and its "input: ..." line once landed between a parameterised

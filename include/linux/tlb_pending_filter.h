@@ -175,37 +175,4 @@ static inline bool tlb_pending_flush_needed(struct mm_struct *mm,
 
 #endif /* CONFIG_TLB_PENDING_FILTER */
 
-#if defined(CONFIG_TLB_PENDING_FILTER) && \
-	defined(CONFIG_ARCH_HAS_PTE_ACCESSIBLE_PROTNONE)
-bool tlb_pending_filter_protnone(struct vm_area_struct *vma,
-				 unsigned long start, unsigned long end);
-
-/**
- * tlb_pending_pte_accessible - may the TLB hold an entry for cleared PTEs?
- * @mm: the mm of @vma
- * @vma: the VMA that maps [@start, @end)
- * @start: the address of the first PTE
- * @end: the address just past the last PTE, all in one page table
- * @pte: the value the PTEs had before the caller cleared them (one PTE, or
- *	a batch of one folio's PTEs with the same protection)
- *
- * pte_accessible(), except that a PROT_NONE PTE, which pte_accessible()
- * reports as possibly cached while any flush is pending in @mm, is so only
- * if tlb_pending_filter_protnone() agrees.  Call with the page-table lock
- * of the range held.  A macro, as pte_accessible() is on arm64.
- *
- * Return: true if the caller must flush the TLB for [@start, @end).
- */
-#define tlb_pending_pte_accessible(mm, vma, start, end, pte)	({	\
-	pte_t __tpf_pte = (pte);					\
-									\
-	pte_accessible(mm, __tpf_pte) &&				\
-	(likely(!pte_protnone(__tpf_pte)) ||				\
-	 tlb_pending_filter_protnone(vma, start, end));			\
-})
-#else
-#define tlb_pending_pte_accessible(mm, vma, start, end, pte)		\
-	((void)(vma), (void)(start), (void)(end), pte_accessible(mm, pte))
-#endif
-
 #endif /* _LINUX_TLB_PENDING_FILTER_H */

@@ -8,15 +8,20 @@ Each run sits between "TPF-BEGIN <mode> <shape>" and "TPF-END ...".  The
 mode is the filter's, as enum tlb_pending_filter_mode numbers it: 0
 "pending" (the mm_tlb_flush_pending() check before the reuse decision, as
 without the filter; tlb_pending_filter=off), 2 "moved" (the same check
-acted on at the copy) and 1 "filter" (the filter acted on at the copy);
-n is a kernel built without the filter.  A run holds tpf-bench's JSON
+acted on at the copy), 4 "count" (flush if any marking deferrer is
+registered in the mm, asked where the filter is asked) and 1 "filter"
+(the filter acted on at the copy); n is a kernel built without the
+filter.  A run holds tpf-bench's JSON
 line, "PERF" lines (perf stat -x,), "VMSTAT name delta" lines and "MODE
 tlb_pending_filter <mode in effect>" (read from the debugfs mode file),
-which must match the mode the run is filed under.  Every value is the median of the runs of
+which must match the mode the run is filed under, and for the runs named
+"callers:SHAPE" (perf-run SHAPE callers) "CAUSE name count" lines: the
+shootdown IPIs by the first known caller in their call chain.  Every value is the median of the runs of
 its mode.
 
 The "on" of bench.json is the filter's value (mode 1), "ratio" on / off,
-"ratio_moved" on / moved.
+"ratio_moved" on / moved, "ratio_count" on / count.  A row may have
+several targets: "target" joins them with "; ".
 
 Shape f (copies 1 GiB above a THP region write-protected in a loop) runs in
 the same boot; shape g (copies while NUMA balancing scans a heap) in a
@@ -51,11 +56,14 @@ BEGIN = re.compile(r'^TPF-BEGIN (\S+) (\S+)\s*$')
 END = re.compile(r'^TPF-END (\S+) (\S+) rc=(\d+)')
 
 # Column of the table and of bench.json -> mode of the filter kernel.
-MODES = {'off': '0', 'moved': '2', 'on': '1'}
+MODES = {'off': '0', 'moved': '2', 'count': '4', 'on': '1'}
 # A target is a ratio of the table, or the filter column itself: its
 # bench.json key and its name.
-RATIO_NAME = {'ratio': 'filter/off', 'ratio_moved': 'filter/moved', 'on': 'filter'}
-RATIO_BASE = {'ratio': 'off', 'ratio_moved': 'moved'}
+RATIO_NAME = {'ratio': 'filter/off', 'ratio_moved': 'filter/moved',
+              'ratio_count': 'filter/count', 'on': 'filter'}
+RATIO_BASE = {'ratio': 'off', 'ratio_moved': 'moved', 'ratio_count': 'count'}
+# perf-run SHAPE callers: the causes of shootdown IPIs, in its order.
+CAUSES = ('scanner', 'migration', 'reclaim', 'pageout', 'fault', 'zap', 'other')
 
 
 def parse(path):
@@ -67,7 +75,7 @@ def parse(path):
             if m:
                 cur = {'mode': m.group(1), 'shape': m.group(2), 'perf': {},
                        'vmstat': {}, 'bench': None, 'ran_mode': None,
-                       'log': path}
+                       'cause': {}, 'log': path}
                 continue
             m = END.match(line)
             if m and cur:
@@ -86,6 +94,9 @@ def parse(path):
             elif line.startswith('VMSTAT '):
                 _, name, delta = line.split()
                 cur['vmstat'][name] = int(float(delta))
+            elif line.startswith('CAUSE '):
+                _, name, count = line.split()
+                cur['cause'][name] = int(count)
             elif line.startswith('MODE tlb_pending_filter '):
                 cur['ran_mode'] = line.split()[2]
     return runs
@@ -105,9 +116,12 @@ def clocksource(path):
 def problem(r):
     """Why a run does not count, or None."""
     b = r['bench']
-    if r['shape'] in ('n', 'p') and b and b.get('shape') == r['shape'] and \
+    shape = r['shape'].split(':')[-1]
+    if shape in ('n', 'p', 's') and b and b.get('shape') == shape and \
             b.get('nodes', 0) < 2:
-        return f"{b.get('nodes')} NUMA node(s): {r['shape']} needs two"
+        return f"{b.get('nodes')} NUMA node(s): {shape} needs two"
+    if r['shape'].startswith('callers:') and not r['cause'] and r['rc'] == 0:
+        return 'no CAUSE lines (perf record or perf script failed)'
     if r['shape'] == 'g' and b and b.get('shape') == 'g':
         if not b.get('numa_pte_updates'):
             return 'no NUMA hinting scan during the copies (numa_pte_updates did not move)'
@@ -152,39 +166,58 @@ def goal_parts(goal):
     return goal[0], goal[1], goal[2] if len(goal) > 2 else '<='
 
 
-def row(shape, metric, short, kind, vals, goal=None, samples=None):
-    """vals: column ('off', 'moved', 'on') -> the runs' values; a column
-    missing from vals does not exist for the row ("-").  goal: (ratio key,
-    limit as written[, '>']).  kind: 'count', 'time', 'rate' (a ratio to
-    theory), 'marks' (tpf_mark per call) or 'info' (what a shape did, such
-    as f's THPs or g's NUMA scans); the plot shows 'count' and 'rate'."""
+def goal_list(goal):
+    """None, one goal or a list of them -> a list."""
+    if not goal:
+        return []
+    return list(goal) if isinstance(goal, list) else [goal]
+
+
+def row(shape, metric, short, kind, vals, goal=None, samples=None, per_op=False):
+    """vals: column ('off', 'moved', 'count', 'on') -> the runs' values; a
+    column missing from vals does not exist for the row ("-").  goal:
+    (ratio key, limit as written[, '>']), or a list of them.  kind:
+    'count', 'time', 'rate' (a ratio to theory), 'marks' (tpf_mark per
+    call) or 'info' (what a shape did, such as f's THPs or g's NUMA scans);
+    the plot shows 'count' and 'rate', on a linear scale if per_op (a
+    count per operation, which is often below 1)."""
     med = {c: median(vals[c]) if c in vals else None for c in MODES}
+    goals = goal_list(goal)
     r = {'shape': shape, 'metric': metric,
-         'off': med['off'], 'moved': med['moved'], 'on': med['on'],
+         'off': med['off'], 'moved': med['moved'], 'count': med['count'],
+         'on': med['on'],
          'ratio': quotient(med['on'], med['off']),
          'ratio_moved': quotient(med['on'], med['moved']),
+         'ratio_count': quotient(med['on'], med['count']),
          'runs': min(len(v) for v in vals.values()),
-         'target': (f'{RATIO_NAME[goal[0]]} {goal_parts(goal)[2]} {goal[1]}'
-                    if goal else 'report'),
+         'target': ('; '.join(f'{RATIO_NAME[g[0]]} {goal_parts(g)[2]} {g[1]}'
+                              for g in goals) or 'report'),
          # Not in bench.json:
-         '_short': short, '_kind': kind, '_goal': goal,
+         '_short': short, '_kind': kind, '_goals': goals, '_per_op': per_op,
          '_samples': samples or []}
     return r
 
 
-def met(r):
-    if not r['_goal']:
-        return None
-    key, limit, cmp = goal_parts(r['_goal'])
+def met_goal(r, g):
+    key, limit, cmp = goal_parts(g)
     if r[key] is None:
         return False
     return r[key] > float(limit) if cmp == '>' else r[key] <= float(limit)
 
 
+def met(r):
+    """None without a target, else whether every target is met."""
+    if not r['_goals']:
+        return None
+    return all(met_goal(r, g) for g in r['_goals'])
+
+
 def goal_text(goal):
-    """The limit as the mail table gives it: '0.05', or '>0'."""
+    """The limit as the mail table gives it: '0.05', '>0', or 'c0.10' for a
+    ratio to count, 'm0.05' to moved."""
     key, limit, cmp = goal_parts(goal)
-    return limit if cmp == '<=' else f'{cmp}{limit}'
+    prefix = {'ratio_count': 'c', 'ratio_moved': 'm'}.get(key, '')
+    return prefix + (limit if cmp == '<=' else f'{cmp}{limit}')
 
 
 def fmt(v):
@@ -205,6 +238,8 @@ COST_OPS = {
     'thp-copy': ('e', 'copy fault on a THP (split)', '1.005'),
     'migrate': ('n', 'move_pages() of every page', '1.01'),
     'pageout': ('p', 'MADV_PAGEOUT', '1.01'),
+    'numa-scan': ('s', 'NUMA scan step (task_numa_work), 4 KiB', '1.01'),
+    'numa-scan-thp': ('s', 'NUMA scan step (task_numa_work), THP', '1.01'),
 }
 COST_KERNELS = {'off': 'n', 'mode0': '0', 'on': '1'}
 SPREAD_MAX = 0.005
@@ -238,7 +273,7 @@ def cost_rows(runs):
                 else:
                     cols[c] = None
             size = f'{mib} MiB' if mib else '<1 MiB'
-            unit = 'fault' if shape == 'e' else 'call'
+            unit = 'fault' if shape == 'e' else 'step' if shape == 's' else 'call'
             off, on = cols['off'], cols['on']
             # A range smaller than a page table still walks one.
             pages, tables = (mib << 20) // 4096, max((mib << 20) // (2 << 20), 1)
@@ -255,7 +290,7 @@ def cost_rows(runs):
                 'per_page_off': None if shape == 'e' else off and off / pages,
                 'per_page_on': None if shape == 'e' else on and on / pages,
                 'target': f'filter/off <= {limit}',
-                '_goal': ('ratio', limit)})
+                '_goals': [('ratio', limit)]})
     return rows
 
 
@@ -293,23 +328,23 @@ def print_cost_table(rows):
 
 def mail_table(rows, crows):
     """The same numbers in at most 72 columns, for a cover letter."""
-    out = ['Counts (4 vCPUs, TCG; medians of the runs of each mode; target:',
-           'filter/off at most, for h filter/moved, for b measured/theory):']
+    out = ['Counts (4 vCPUs, TCG; medians of the runs of each mode; targets:',
+           'filter/off at most unless named, for b measured/theory):']
     extra = [text for text, there in (
         ('for d filter marks per call', any(r['_kind'] == 'marks' for r in rows)),
-        ('g, n and p in a boot with two NUMA nodes',
-         any(r['shape'] in ('g', 'n', 'p') for r in rows))) if there]
+        ('g, n, p and s in a boot with two NUMA nodes',
+         any(r['shape'] in ('g', 'n', 'p', 's') for r in rows))) if there]
     if extra:
         out[-1] = out[-1][:-2] + ','
         out.append('; '.join(extra) + '):')
-    out += ['', f"{'':<2} {'':<28} {'off':>9} {'moved':>9} {'filter':>9}  target"]
-    for r in rows:
-        short = r['_short'].replace('\n', ' ')
+    out += ['', f"{'':<2} {'':<22} {'off':>8} {'moved':>8} {'count':>8} {'filter':>8}  target"]
+    for r in (r for r in rows if r['_kind'] != 'cause'):
+        short = r['_short'].replace('\n', ' ')[:22]
         ok = met(r)
         verdict = '' if ok is None else ' met' if ok else ' NOT met'
-        goal = f"{goal_text(r['_goal'])}{verdict}" if r['_goal'] else ''
-        out.append(f"{r['shape']:<2} {short:<28} {fmt(r['off']):>9} {fmt(r['moved']):>9} "
-                   f"{fmt(r['on']):>9}  {goal}")
+        goal = ','.join(goal_text(g) for g in r['_goals']) + verdict
+        out.append(f"{r['shape']:<2} {short:<22} {fmt(r['off']):>8} {fmt(r['moved']):>8} "
+                   f"{fmt(r['count']):>8} {fmt(r['on']):>8}  {goal}")
     if crows:
         out += ['', 'Costs in instructions (QEMU -icount, one vCPU; off = the same config',
                 'without the series; medians of 5 rounds; spread = largest (max-min)/median):',
@@ -334,9 +369,9 @@ def cost_deterministic(rows):
 def build_rows(runs):
     rows = []
 
-    def add(shape, metric, short, kind, get, goal=None, modes=MODES):
+    def add(shape, metric, short, kind, get, goal=None, modes=MODES, per_op=False):
         vals = {c: values(runs, shape, m, get) for c, m in modes.items()}
-        rows.append(row(shape, metric, short, kind, vals, goal))
+        rows.append(row(shape, metric, short, kind, vals, goal, per_op=per_op))
 
     def bench(key):
         return lambda r: r['bench'].get(key)
@@ -349,12 +384,19 @@ def build_rows(runs):
     copies = lambda r: r['perf'].get('tlb_pending_filter:wp_copy_check',
                                      r['bench'].get('copies'))
 
+    # Every shape leads with what costs: the shootdown IPIs its process
+    # sent, and the remote flushes (vmstat, CONFIG_DEBUG_TLBFLUSH); a, b,
+    # c, h, f, g and w do the same work in every mode, so their counts
+    # compare as they are.
+    def cost_rows_of(shape):
+        add(shape, 'TLB shootdown IPIs sent (tlb_flush reason 4)',
+            'shootdown\nIPIs', 'count', ipis)
+        add(shape, 'remote TLB flushes (vmstat nr_tlb_remote_flush)',
+            'remote\nflushes', 'count', remote)
+
+    cost_rows_of('a')
     add('a', 'do_wp_page() flushes (uffd-wp writers vs zaps)',
         'do_wp_page()\nflushes', 'count', flush, ('ratio', '0.01'))
-    add('a', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
-        'shootdown\nIPIs', 'count', ipis)
-    add('a', 'remote TLB flushes (vmstat nr_tlb_remote_flush)',
-        'remote\nflushes', 'count', remote)
     # b: the filter's false positives against the rate a uniform hash
     # gives; both come from the filter's runs, theory in the "off" column.
     fp = lambda r: (r['bench']['filter_hits'] / r['bench']['filter_tests']
@@ -362,6 +404,7 @@ def build_rows(runs):
     theo = lambda r: (r['bench']['mean_set_buckets'] / 64
                       if r['bench'].get('filter_tests') else None)
     per_run = lambda r: quotient(fp(r), theo(r))
+    cost_rows_of('b')
     rows.append(row('b', 'false-pos. rate: off = theory (set/64), filter = measured',
                     'measured /\ntheory', 'rate',
                     {'off': values(runs, 'b', '1', theo),
@@ -369,63 +412,90 @@ def build_rows(runs):
                     ('ratio', '1.2'), values(runs, 'b', '1', per_run)))
     add('b', 'do_wp_page() flushes (COW copies vs single-page wp)',
         'do_wp_page()\nflushes', 'count', flush)
+    cost_rows_of('c')
     add('c', 'do_wp_page() flushes (256 MiB UFFDIO_WRITEPROTECT)',
         'do_wp_page()\nflushes', 'count', flush, ('ratio', '0.10'))
     add('c', '  of which inside the range (reuse faults)',
         'inside\n(reuses)', 'count', bench('in_flushes'))
     add('c', '  of which outside the range (copies)',
         'outside\n(copies)', 'count', bench('out_flushes'))
-    add('c', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
-        'shootdown\nIPIs', 'count', ipis)
+    cost_rows_of('h')
     add('h', 'do_wp_page() flushes (copies vs zaps and wp)',
-        'do_wp_page()\nflushes', 'count', flush, ('ratio_moved', '0.05'))
+        'do_wp_page()\nflushes', 'count', flush,
+        [('ratio_moved', '0.05'), ('ratio_count', '0.10')])
     add('h', 'copy faults in the uffd-wp VMA (wp_copy_check)',
         'copy\nfaults', 'count', copies)
-    add('h', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
-        'shootdown\nIPIs', 'count', ipis)
 
     # The shapes that came after h, when their runs are there.
     present = {r['shape'] for r in runs}
     if 'f' in present:
+        cost_rows_of('f')
         add('f', 'do_wp_page() flushes (copies vs 64 MiB THP wp loop)',
             'do_wp_page()\nflushes', 'count', flush)
         add('f', '  of which in the region 1 GiB above (copies)',
             'far region\n(copies)', 'count', bench('far_flushes'), ('ratio', '0.05'))
-        add('f', 'TLB shootdown IPIs sent (tlb_flush reason 4)',
-            'shootdown\nIPIs', 'count', ipis)
         add('f', 'AnonHugePages of the 64 MiB THP region, KiB',
             'THP KiB (smaps)', 'info', bench('anon_huge_kb'))
+    if 'w' in present:
+        cost_rows_of('w')
+        add('w', 'do_wp_page() flushes of the copies between two wp loops',
+            'do_wp_page()\nflushes', 'count', bench('far_flushes'))
+        full = lambda r: quotient(r['bench'].get('full_tests'),
+                                  r['bench'].get('far_tests') or None)
+        add('w', '  filter tests answered with all 64 buckets set (share)',
+            'full tests', 'info', full, modes={'on': '1'})
+        add('w', '  time with users > 0 (share of the traced window)',
+            'users busy', 'info', bench('users_busy'))
+        add('w', '  longest stretch of users > 0, seconds',
+            'users longest', 'info', bench('users_longest_s'))
+        add('w', '  UFFDIO_WRITEPROTECT marks per reset of the filter',
+            'marks/reset', 'info',
+            lambda r: quotient(r['bench'].get('marks'), r['bench'].get('resets') or None))
     if 'g' in present:
+        cost_rows_of('g')
         add('g', 'do_wp_page() flushes (copies vs NUMA hinting scans)',
             'do_wp_page()\nflushes', 'count', flush)
         add('g', '  of which in the uffd-wp region 1 GiB above the heap',
-            'uffd-wp\n(copies)', 'count', bench('far_flushes'), ('ratio', '0.10'))
+            'uffd-wp\n(copies)', 'count', bench('far_flushes'),
+            [('ratio', '0.10'), ('ratio_count', '0.10')])
         add('g', 'copy faults in the uffd-wp VMA (wp_copy_check)',
             'copy\nfaults', 'count', copies)
         add('g', 'NUMA PTE updates during the copies (vmstat)',
             'NUMA PTE updates', 'info', bench('numa_pte_updates'))
         add('g', 'NUMA hinting faults during the copies (vmstat)',
             'NUMA hinting faults', 'info', bench('numa_hint_faults'))
-    # n and p: the PROT_NONE decisions, per migration and per page out.
+    # n, p and s: the PROT_NONE decisions, per migration and per page out.
     pn = lambda what: lambda r: r['perf'].get(f'tlb_pending_filter:tpf_protnone/{what}')
     for shape, unit, units, key, goal, what in (
-            ('n', 'migration', 'migrations', 'pgmigrate_success', '0.10',
+            ('n', 'migration', 'migrations', 'pgmigrate_success', ('ratio', '0.10'),
              'migrations of NUMA-hinted PTEs vs zaps'),
-            ('p', 'page paged out', 'pages paged out', 'pswpout', '0.05',
-             'MADV_PAGEOUT of NUMA-hinted PTEs')):
+            ('p', 'page paged out', 'pages paged out', 'pswpout', ('ratio', '0.05'),
+             'MADV_PAGEOUT of NUMA-hinted PTEs'),
+            ('s', 'hinting-fault migration', 'hinting-fault migrations',
+             'numa_pages_migrated', [('ratio', '0.10'), ('ratio_count', '0.10')],
+             'hinting-fault migrations, 1 GiB heap')):
         if shape not in present:
             continue
         per = lambda get, key=key: lambda r: quotient(get(r), r['bench'].get(key) or None)
-        add(shape, f'PROT_NONE flush decisions per {unit} ({what})',
-            'PROT_NONE\nflushes', 'count', per(pn('flush')), ('ratio', goal))
+        add(shape, f'TLB shootdown IPIs per {unit} (tlb_flush reason 4)',
+            'shootdown\nIPIs', 'count', per(ipis), per_op=True)
+        add(shape, f'remote TLB flushes per {unit} (vmstat)',
+            'remote\nflushes', 'count', per(remote), per_op=True)
+        add(shape, f'PROT_NONE flush decisions per {unit}',
+            'PROT_NONE\nflushes', 'count', per(pn('flush')), goal, per_op=True)
         # tpf_protnone fires only while some flush is pending in the mm,
         # when the mm-wide answer is "flush": all of them.
         add(shape, f'  PROT_NONE PTEs met while a flush was pending, per {unit}',
             'PROT_NONE\nPTEs met', 'info', per(pn('all')))
-        add(shape, f'TLB shootdown IPIs per {unit} (tlb_flush reason 4)',
-            'shootdown\nIPIs', 'count', per(ipis))
         add(shape, f'{units} in the run ({key}, vmstat)',
             units, 'info', bench(key))
+        # The IPIs by cause, from one run per mode with call chains.
+        cshape = f'callers:{shape}'
+        if cshape in present:
+            for cause in CAUSES:
+                get = (lambda r, cause=cause:
+                       quotient(r['cause'].get(cause), r['bench'].get(key) or None))
+                add(cshape, f'  IPIs per {unit} from {cause}', cause, 'cause', get)
     # d's deferrals: the filter's marks per call, mode 1 only.
     per_call = lambda r: quotient(r['perf'].get('tlb_pending_filter:tpf_mark'),
                                   r['bench'].get('calls'))
@@ -444,28 +514,28 @@ def build_rows(runs):
 
 
 def print_table(rows):
-    print(f"{'shape':<5} {'metric':<57} {'off':>9} {'moved':>9} {'filter':>9} "
-          f"{'filter/off':>10} {'filter/moved':>12} {'runs':>4}  target")
+    print(f"{'shape':<5} {'metric':<60} {'off':>9} {'moved':>9} {'count':>9} {'filter':>9} "
+          f"{'filter/off':>10} {'filter/moved':>12} {'filter/count':>12} {'runs':>4}  target")
     for r in rows:
-        print(f"{r['shape']:<5} {r['metric']:<57} {fmt(r['off']):>9} "
-              f"{fmt(r['moved']):>9} {fmt(r['on']):>9} {fmt(r['ratio']):>10} "
-              f"{fmt(r['ratio_moved']):>12} {r['runs']:>4}  {r['target']}")
+        print(f"{r['shape']:<5} {r['metric']:<60} {fmt(r['off']):>9} "
+              f"{fmt(r['moved']):>9} {fmt(r['count']):>9} {fmt(r['on']):>9} "
+              f"{fmt(r['ratio']):>10} {fmt(r['ratio_moved']):>12} "
+              f"{fmt(r['ratio_count']):>12} {r['runs']:>4}  {r['target']}")
     print()
     print('targets:')
     for r in rows:
-        ok = met(r)
-        if ok is None:
-            continue
-        key = r['_goal'][0]
-        verdict = 'no data' if r[key] is None else 'met' if ok else 'NOT met'
-        print(f"  {r['shape']}  {r['metric'].strip():<57} "
-              f"{RATIO_NAME[key]} = {fmt(r[key])}, target {r['target']}: {verdict}")
+        for g in r['_goals']:
+            key = g[0]
+            verdict = 'no data' if r[key] is None else 'met' if met_goal(r, g) else 'NOT met'
+            print(f"  {r['shape']}  {r['metric'].strip():<60} "
+                  f"{RATIO_NAME[key]} = {fmt(r[key])}, target "
+                  f"{RATIO_NAME[key]} {goal_parts(g)[2]} {g[1]}: {verdict}")
 
 
 # Plot -------------------------------------------------------------------
 
-COLOUR = {'off': '#8c8c8c', 'moved': '#1f77b4', 'on': '#2ca02c'}
-TITLE = {'off': 'off (0)', 'moved': 'moved (2)', 'on': 'filter (1)'}
+COLOUR = {'off': '#8c8c8c', 'moved': '#1f77b4', 'count': '#ff7f0e', 'on': '#2ca02c'}
+TITLE = {'off': 'off (0)', 'moved': 'moved (2)', 'count': 'count (4)', 'on': 'filter (1)'}
 GOAL_COLOUR = '#d62728'
 FLOOR = 0.5     # where a zero count is drawn on a log scale
 PANEL_TITLE = {
@@ -474,10 +544,12 @@ PANEL_TITLE = {
     ('b', 'rate'): 'b: filter false positives, measured / theory',
     ('c', 'count'): 'c: one 256 MiB UFFDIO_WRITEPROTECT',
     ('h', 'count'): 'h: copies vs zaps and single-page wp',
-    ('f', 'count'): 'f: copies 1 GiB above a 64 MiB THP wp loop',
-    ('g', 'count'): 'g: copies vs NUMA hinting scans (2 nodes)',
-    ('n', 'count'): 'n: migrations of PROT_NONE PTEs vs zaps (2 nodes)',
-    ('p', 'count'): 'p: MADV_PAGEOUT of PROT_NONE PTEs (2 nodes)',
+    ('f', 'count'): 'f: copies 1 GiB above a THP wp loop',
+    ('w', 'count'): 'w: copies between two wp loops',
+    ('g', 'count'): 'g: copies vs NUMA hinting scans',
+    ('n', 'count'): 'n: per migration, PROT_NONE PTEs',
+    ('p', 'count'): 'p: per page, MADV_PAGEOUT',
+    ('s', 'count'): 's: per migration, 1 GiB heap',
 }
 
 
@@ -487,11 +559,12 @@ def gp_str(s):
 
 
 def plot_bars(panel, title):
-    """Clustered bars, one cluster per row, off / moved / filter in it."""
-    log = panel[0]['_kind'] == 'count'
+    """Clustered bars, one cluster per row, off / moved / count / filter
+    in it: counts on a log scale, counts per operation on a linear one."""
+    log = panel[0]['_kind'] == 'count' and not panel[0]['_per_op']
     out = [f'set title {gp_str(title)} font ",12"']
     present = [r[c] for r in panel for c in MODES if r[c] is not None]
-    top = max(present + [1])
+    top = max(present + [1e-9 if not log else 1])
     if log:
         lo = 0.3
         hi = 10 ** (math.log10(lo) + (math.log10(top) - math.log10(lo)) * 1.35)
@@ -500,15 +573,16 @@ def plot_bars(panel, title):
         where = lambda y: math.log10(y / lo) / math.log10(hi / lo)
     else:
         lo, hi = 0, top * 1.3
-        unit = 'ns'
+        unit = 'per operation' if panel[0]['_per_op'] else 'value'
         out += ['unset logscale y', 'set format y "%g"',
                 f'set ylabel "{unit} (linear)"']
         where = lambda y: y / hi
     out.append(f'set yrange [{lo}:{hi:.6g}]')
     tics, data = [], []
+    width = len(MODES) + 1
     for k, r in enumerate(panel):
-        x0 = 4 * k
-        tics.append(f'{gp_str(r["_short"])} {x0 + 1}')
+        x0 = width * k
+        tics.append(f'{gp_str(r["_short"])} {x0 + (len(MODES) - 1) / 2}')
         line = []
         for j, c in enumerate(MODES):
             v, x = r[c], x0 + j
@@ -522,21 +596,24 @@ def plot_bars(panel, title):
             out.append(f'set label {gp_str(fmt(v))} at {x},{y:.6g} rotate by 90 '
                        f'left offset 0,0.4 font ",8" front')
         data.append(' '.join(line))
-        if r['_goal'] and r['_goal'][0] in RATIO_BASE:
-            key, limit, _ = goal_parts(r['_goal'])
-            base = r[RATIO_BASE[key]]
-            if base:
-                # Across the cluster, named upright in the gap after it,
-                # upwards from the line in the lower half, else downwards.
-                g = base * float(limit)
-                out.append(f'set arrow from {x0 - 0.6},{g:.6g} to {x0 + 3},{g:.6g} '
-                           f'nohead front lc rgb "{GOAL_COLOUR}" dt (8,4) lw 2.5')
-                text = f'goal {limit} x {TITLE[RATIO_BASE[key]].split()[0]}'
-                up = where(g) < 0.5
-                out.append(f'set label {gp_str(text)} at {x0 + 3},{g:.6g} rotate by 90 '
-                           f'{"left" if up else "right"} offset 0,{0.5 if up else -0.5} '
-                           f'font ",8" tc rgb "{GOAL_COLOUR}" front')
-    out.append(f'set xrange [-1:{4 * len(panel)}]')
+        for gi, g in enumerate(r['_goals']):
+            key, limit, _ = goal_parts(g)
+            base = r[RATIO_BASE[key]] if key in RATIO_BASE else None
+            gy = base * float(limit) if base else None
+            # Only a line that falls inside the panel.
+            if gy is None or gy < (lo if log else 0) or gy > hi:
+                continue
+            # Across the cluster, named upright in the gap after it,
+            # upwards from the line in the lower half, else downwards.
+            out.append(f'set arrow from {x0 - 0.6},{gy:.6g} to {x0 + width - 1},{gy:.6g} '
+                       f'nohead front lc rgb "{GOAL_COLOUR}" dt (8,4) lw 2.5')
+            text = f'goal {limit} x {TITLE[RATIO_BASE[key]].split()[0]}'
+            up = where(gy) < 0.5
+            # A second goal's name one bar to the left of the first's.
+            out.append(f'set label {gp_str(text)} at {x0 + width - 1 - gi},{gy:.6g} rotate by 90 '
+                       f'{"left" if up else "right"} offset 0,{0.5 if up else -0.5} '
+                       f'font ",8" tc rgb "{GOAL_COLOUR}" front')
+    out.append(f'set xrange [-1:{width * len(panel) - 1}]')
     out.append(f'set xtics ({", ".join(tics)}) nomirror font ",10"')
     name = f'$p{id(panel)}'
     out.append(f'{name} << EOD')
@@ -555,7 +632,8 @@ def plot_rate(r, title):
     """The false-positive rate as a ratio to theory: ideal 1, goal marked."""
     out = [f'set title {gp_str(title)} font ",12"', 'unset logscale y',
            'set format y "%g"', 'set ylabel "measured / theory (linear)"']
-    limit = float(r['_goal'][1]) if r['_goal'] else None
+    goal = r['_goals'][0] if r['_goals'] else None
+    limit = float(goal[1]) if goal else None
     vals = [v for v in [r['ratio']] + r['_samples'] if v is not None]
     top = max(vals + [limit or 1, 1]) * 1.3
     out += [f'set yrange [0:{top:.6g}]', 'set xrange [0:2]',
@@ -580,7 +658,7 @@ def plot_rate(r, title):
     lines = ['1 with lines lc rgb "black" dt 3 lw 2 title "ideal 1 (uniform hash)"']
     if limit:
         lines.append(f'{limit} with lines lc rgb "{GOAL_COLOUR}" dt 2 lw 2 '
-                     f'title {gp_str("goal <= " + r["_goal"][1])}')
+                     f'title {gp_str("goal <= " + goal[1])}')
     out.append('set key top left opaque box samplen 3 font ",9"')
     out.append(f'plot {name} using 1:2 with boxes lc rgb "{COLOUR["on"]}" notitle, '
                f'{name}s using 1:2 with points pt 7 ps 1.2 lc rgb "{COLOUR["on"]}" notitle, '
@@ -594,16 +672,19 @@ def plot_legend(runs_per_mode, fewer=''):
         "off (0): upstream's mm_tlb_flush_pending()",
         "    check before the reuse decision",
         'moved (2): the same check at the copy point',
+        'count (4): flush if a marking deferrer',
+        '    is registered, at the copy point',
         'filter (1): the filter at the copy point',
         '',
         'off -> moved: saved by the placement',
-        'moved -> filter: saved by the filter',
+        'count -> filter: saved by buckets, span',
         '',
-        'd, e: instruction counts, in the text',
-        '    table and bench.json only',
+        'd, e, costs: instruction counts, in the',
+        '    text table and bench.json only',
         'b: measured false-positive rate / theory',
         f'medians over {runs_per_mode} runs per mode{fewer}',
-        'log scales: 0 drawn at 0.5, labelled 0',
+        'counts: log scale, 0 drawn at 0.5;',
+        '    n, p, s per operation: linear',
         'red dashes: goal = target ratio x the',
         '    mode it is relative to',
     ]
@@ -613,7 +694,7 @@ def plot_legend(runs_per_mode, fewer=''):
            'set key at graph 0.02,graph 0.98 left top Left reverse '
            'samplen 2 spacing 1.4 font ",11"']
     for i, text in enumerate(lines):
-        out.append(f'set label {gp_str(text)} at graph 0.02,graph {0.72 - i * 0.05:.3f} '
+        out.append(f'set label {gp_str(text)} at graph 0.02,graph {0.70 - i * 0.036:.3f} '
                    f'left font ",10"')
     out.append('plot ' + ', '.join(
         f'NaN with boxes lc rgb "{COLOUR[c]}" title {gp_str(TITLE[c])}' for c in MODES))
@@ -648,7 +729,7 @@ def plot(rows, png):
         'set tmargin 3',
         'set style textbox opaque noborder margins 1,1',
         f'set multiplot layout {nrows},{cols} title "TLB pending filter: '
-        f'off / moved / filter per shape (medians; counts and times: lower is better)" font ",14"',
+        f'off / moved / count / filter per shape (medians; lower is better)" font ",14"',
     ]
     for (key, panel) in panels:
         script += ['unset label', 'unset arrow', 'set border 3', 'set ytics font ",9"',

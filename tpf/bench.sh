@@ -6,23 +6,28 @@
 # Counts: the workload shapes a, b, c, h and f of tpf/bench/tpf-bench.c in
 # a 4-vCPU guest (multi-threaded TCG, wall-clock time), counted by perf
 # stat, on a kernel of the lab tree (the overlay and tpf/lab), whose
-# debugfs mode (CONFIG_TLB_PENDING_FILTER_DEBUG) cycles through three
+# debugfs mode (CONFIG_TLB_PENDING_FILTER_DEBUG) cycles through four
 # modes in one boot: 0 "pending" (the
 # mm_tlb_flush_pending() check before the reuse decision, as without the
-# filter), 2 "moved" (the same check acted on at the copy) and 1 "filter"
-# (the filter acted on at the copy); in the same boot, in mode 1 only,
-# shape d's three deferrals (tpf-bench marks) with the filter's marks
-# counted per call.  Then shapes g (NUMA hinting scans), n (migrations
-# of the PROT_NONE PTEs they make) and p (MADV_PAGEOUT of them) in a
-# second boot of the same kernel with two NUMA nodes (BENCH_NUMA=0 skips
-# it).
+# filter), 2 "moved" (the same check acted on at the copy), 4 "count"
+# (flush if any marking deferrer is registered, asked where the filter is)
+# and 1 "filter" (the filter acted on at the copy); then shape w
+# (saturation); in the same boot, in mode 1 only, shape d's three
+# deferrals (tpf-bench marks) with the filter's marks counted per call.
+# Then shapes g (NUMA hinting scans), n (migrations of the PROT_NONE PTEs
+# they make), p (MADV_PAGEOUT of them) and s (hinting-fault migrations in
+# a heap larger than a scan step), and n, p and s once more per mode with
+# the call chain of every shootdown IPI recorded (perf-run callers), in a
+# second boot of the same kernel with two NUMA nodes and 4 GiB
+# (BENCH_NUMA=0 skips it).
 #
 # Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d
 # (the deferral side: mprotect, UFFDIO_WRITEPROTECT, soft-dirty
 # clear_refs, at 1, 64 and 1024 MiB), e (a copy fault on a 4 KiB page and
 # on a THP), and the PROT_NONE answer's callers on ordinary PTEs
 # (move_pages() and MADV_PAGEOUT, 1 and 16 MiB, two emulated nodes with
-# balancing off) under QEMU's -icount, where guest time counts executed
+# balancing off), and one NUMA balancing scan step over 256 MiB of 4 KiB
+# pages and of THPs (balancing turned on for it) under QEMU's -icount, where guest time counts executed
 # instructions, one nanosecond each: a kernel of the product tree (the
 # overlay alone, no lab patch) built as a distribution would build it
 # (tpf/configs/cost.config: jump labels, no DEBUG_VM), booted as it comes
@@ -102,19 +107,24 @@ done
 mkdir -p "$BENCH_ROOT/bin"
 ln -sf /usr/bin/perf "$BENCH_ROOT/bin/perf"
 
-# off, moved, filter, off, moved, filter, ...: each mode's runs spread over
-# the whole boot.
-modes=$(for i in $(seq "$REPS"); do printf '0,2,1,'; done | sed 's/,$//')
-numa_modes=$(for i in $(seq "$NUMA_REPS"); do printf '0,2,1,'; done | sed 's/,$//')
+# off, moved, count, filter, off, ...: each mode's runs spread over the
+# whole boot.
+modes=$(for i in $(seq "$REPS"); do printf '0,2,4,1,'; done | sed 's/,$//')
+numa_modes=$(for i in $(seq "$NUMA_REPS"); do printf '0,2,4,1,'; done | sed 's/,$//')
 # f after h, so that a, b, c and h run as they did before it came.  The
 # marks runs: shape d's deferrals at 64 MiB, 8 calls each, in mode 1 only
 # (the deferral side marks alike in every mode), a second or two each.
 printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "h|./perf-run h" \
-	"f|./perf-run f" > "$BUILD/bench.list"
+	"f|./perf-run f" "w|./perf-run w" > "$BUILD/bench.list"
 for op in mprotect uffd-wp clear-refs; do
 	echo "marks:$op|./perf-run marks $op 64 8|1"
 done >> "$BUILD/bench.list"
-printf '%s\n' "g|./perf-run g" "n|./perf-run n" "p|./perf-run p" > "$BUILD/bench-numa.list"
+# The callers runs: once per mode, the first time it comes.
+printf '%s\n' "g|./perf-run g" "n|./perf-run n" "p|./perf-run p" "s|./perf-run s" \
+	> "$BUILD/bench-numa.list"
+for shape in n p s; do
+	echo "callers:$shape|./perf-run $shape callers|0,2,4,1|once"
+done >> "$BUILD/bench-numa.list"
 
 export GUEST_BIN=$BENCH_BIN GUEST_EXTRA_ROOT=$BENCH_ROOT
 # The guest has neither HPET nor ACPI PM timer: when its TSC calibration
@@ -125,13 +135,13 @@ tsc_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 CLOCK="tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 count_logs=()
 if [ "$COUNTS" != 0 ]; then
-	step "[4/6] counts: shapes a, b, c, h and f, modes off/moved/filter (0,2,1) in turn, $REPS runs each; d's marks"
+	step "[4/6] counts: shapes a, b, c, h, f and w, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
 	guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
 		"tpf_modes=$modes tpf_no_mode_test $CLOCK" || die "benchmark guest failed"
 	count_logs=("$LOGS/bench-filter.log")
 	# Two NUMA nodes by NUMA emulation (CONFIG_NUMA_EMU): numa=fake=2
-	# splits the guest's 2 GiB (guest.sh's -m 2048) into two nodes of
-	# 1 GiB and gives the vCPUs to them in turn (cpu_to_node() 0, 1, 0, 1;
+	# splits the guest's 4 GiB (GUEST_MEM: s's heap is 1 GiB) into two
+	# nodes of 2 GiB and gives the vCPUs to them in turn (cpu_to_node() 0, 1, 0, 1;
 	# emulated nodes of one physical node list every CPU in their
 	# cpumasks).  QEMU's -numa would not do: the guest kernel has neither
 	# ACPI nor PCI, so no SRAT to find its nodes in.  Balancing on from
@@ -139,8 +149,8 @@ if [ "$COUNTS" != 0 ]; then
 	# CONFIG_NUMA_BALANCING_DEFAULT_ENABLED); tpf-bench g sets the scan
 	# knobs in debugfs itself.
 	if [ "$NUMA" != 0 ]; then
-		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n and p, modes 0,2,1 in turn, $NUMA_REPS runs each"
-		guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
+		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n, p and s, modes 0,2,4,1 in turn, $NUMA_REPS runs each; IPI callers of n, p and s"
+		GUEST_MEM=4096 guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
 			"tpf_modes=$numa_modes tpf_no_mode_test numa=fake=2 numa_balancing=enable $CLOCK" ||
 			die "NUMA benchmark guest failed"
 		count_logs+=("$LOGS/bench-numa.log")
@@ -173,6 +183,10 @@ if [ "$ICOUNT" != 0 ]; then
 		for mib in 1 16; do
 			echo "cost:$op:$mib|./tpf-bench cost $op $mib $COST_ROUNDS|0,1,n"
 		done
+	done >> "$BUILD/bench-cost.list"
+	# Last: they turn balancing on (and off again when done).
+	for op in numa-scan numa-scan-thp; do
+		echo "cost:$op:256|./tpf-bench cost $op 256 $COST_ROUNDS|0,1,n"
 	done >> "$BUILD/bench-cost.list"
 	# -icount needs single-threaded TCG; the TSC then counts instructions
 	# at 1 GHz (shift=0), which the guest is told instead of calibrating.

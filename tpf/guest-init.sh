@@ -1,17 +1,19 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# /init of the test guest.  Runs every line "name|command[|modes[|retry]]" of
+# /init of the test guest.  Runs every line "name|command[|modes[|flag]]" of
 # /tests.list in each mode of the TLB pending filter (tpf_modes= on the
-# command line, default "0 1 2 3": pending, filter, moved and never, the
-# values of enum tlb_pending_filter_mode, set through
+# command line, default "0 1 2 3": pending, filter, moved and never; 4 is
+# count; the values of enum tlb_pending_filter_mode, set through
 # /sys/kernel/debug/tlb_pending_filter/mode), between TPF-BEGIN and TPF-END
 # markers that tpf/guest-parse.py reads, then reboots (QEMU runs with
 # -no-reboot, so it exits).  A line with a third field runs only in the
 # modes it lists (comma-separated); one without runs in every mode but 3,
-# the debug mode that never flushes before a copy.  A line whose fourth field is "retry"
-# runs once more when it fails (not when it skips), after a TPF-RETRY
-# marker: tpf/guest-parse.py judges the second run and lists the first.
+# the debug mode that never flushes before a copy.  A line whose fourth
+# field is "retry" runs once more when it fails (not when it skips), after
+# a TPF-RETRY marker: tpf/guest-parse.py judges the second run and lists
+# the first.  One whose fourth field is "once" runs only the first time
+# its mode comes in tpf_modes.
 
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -47,14 +49,15 @@ MODE_FILE=/sys/kernel/debug/tlb_pending_filter/mode
 mode_name() {
 	case $1 in
 	0) echo pending ;; 1) echo filter ;; 2) echo moved ;; 3) echo never ;;
+	4) echo count ;;
 	*) return 1 ;;
 	esac
 }
-# The current mode, "[filter]" in the file's "pending [filter] moved never".
+# The current mode, "[filter]" in the file's "pending [filter] moved count".
 mode_now() {
 	sed -n 's/.*\[\([a-z]*\)\].*/\1/p' $MODE_FILE
 }
-# Put the kernel in mode $1 (0 to 3).  Without the debugfs modes (a
+# Put the kernel in mode $1 (0 to 4).  Without the debugfs modes (a
 # production configuration) only the mode it was booted in is possible.
 set_mode() {
 	if [ -f $MODE_FILE ]; then
@@ -96,10 +99,16 @@ if [ -n "$mode_test" ]; then
 fi
 
 cd /tests
+seen=" "
 for mode in $modes; do
-	# Modes other than 0 to 3 name runs on a kernel without the filter.
+	first=
+	case "$seen" in
+	*" $mode "*) ;;
+	*) first=1; seen="$seen$mode " ;;
+	esac
+	# Modes other than 0 to 4 name runs on a kernel without the filter.
 	case $mode in
-	[0-3])
+	[0-4])
 		if ! set_mode $mode; then
 			echo "TPF-BEGIN $mode set-mode"
 			echo "cannot put the filter in mode $mode ($(mode_name $mode))"
@@ -110,10 +119,11 @@ for mode in $modes; do
 	esac
 	while IFS='|' read -r name cmd only flags; do
 		[ -n "$name" ] || continue
-		case ",${only:-0,1,2,n,y}," in
+		case ",${only:-0,1,2,4,n,y}," in
 		*,$mode,*) ;;
 		*) continue ;;
 		esac
+		[ "$flags" = once ] && [ -z "$first" ] && continue
 		tries=1
 		[ "$flags" = retry ] && tries=2
 		while :; do

@@ -32,7 +32,7 @@ UFFD_UNIT = re.compile(r'^Testing (.+?)\.\.\. (done|skipped|failed)')
 NUMBER = re.compile(r'\d+(\.\d+)?')
 TOTALS = re.compile(r'^# Totals: pass:(\d+) fail:(\d+) xfail:\d+ xpass:\d+ skip:(\d+)')
 KERNEL_BAD = re.compile(r'(WARNING: CPU|BUG: |Oops|Kernel panic|general protection fault|KASAN|KCSAN)')
-MODE_NAME = {'0': 'off', '1': 'on', '2': 'moved', '3': 'never', '-': '-'}
+MODE_NAME = {'0': 'off', '1': 'on', '2': 'moved', '3': 'never', '4': 'count', '-': '-'}
 JUDGED_MODES = ('0', '1', '2')
 
 

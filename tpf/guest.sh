@@ -121,7 +121,7 @@ guest_run() {
 	step "booting the guest: $GUEST_SMP vCPUs, TCG, log $log (timeout ${GUEST_TIMEOUT}s)"
 	rc=0
 	timeout --foreground -k 10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
-		-accel "$GUEST_ACCEL" ${GUEST_QEMU_EXTRA:-} -smp "$GUEST_SMP" -m 2048 \
+		-accel "$GUEST_ACCEL" ${GUEST_QEMU_EXTRA:-} -smp "$GUEST_SMP" -m "${GUEST_MEM:-2048}" \
 		-bios qboot.rom -nodefaults -nographic -no-reboot -serial stdio \
 		-kernel "$kbuild/arch/x86/boot/bzImage" \
 		-initrd "$BUILD/initramfs.cpio.gz" \

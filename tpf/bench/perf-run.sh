@@ -13,11 +13,57 @@
 # as /all, /flush and /pending.
 #
 # perf-run SHAPE notrace counts page faults only: an enabled tracepoint
-# costs time in the paths that are being timed.  perf-run SHAPE ARG...
+# costs time in the paths that are being timed.
+#
+# perf-run SHAPE callers records the call chain of every shootdown IPI
+# (tlb:tlb_flush reason 4, TLB_REMOTE_SEND_IPI) instead, and prints
+# "CAUSE NAME COUNT" for each cause, the first of these found in the
+# chain, in this order: scanner (task_numa_work(), change_prot_numa()),
+# migration (migrate_pages(), move_pages(), try_to_migrate(): the flushes
+# of the PROT_NONE decisions are among these), reclaim (shrink_folio_list(),
+# try_to_unmap()), pageout (MADV_PAGEOUT's own gather), fault
+# (do_wp_page()), zap (munmap(), MADV_DONTNEED, exit: any other gather),
+# other.
+#
+# perf-run SHAPE ARG...
 # passes the ARGs on: perf-run marks mprotect 64 8 runs tpf-bench marks
 # mprotect 64 8 (simple words only: they are kept in one string).
 shape=$1
 shift
+mode_of() {
+	# "pending [filter] moved count": the bracketed name, as a number.
+	case $(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' \
+		/sys/kernel/debug/tlb_pending_filter/mode 2>/dev/null) in
+	pending) echo 0 ;; filter) echo 1 ;; moved) echo 2 ;; never) echo 3 ;;
+	count) echo 4 ;;
+	*) echo - ;;
+	esac
+}
+if [ "${1:-}" = callers ]; then
+	perf record -q -g -o /tmp/perf.data -e tlb:tlb_flush --filter "reason == 4" \
+		-- /tests/tpf-bench "$shape"
+	rc=$?
+	perf script -i /tmp/perf.data -F ip,sym 2>/dev/null | awk '
+		function cause(chain) {
+			if (chain ~ / (task_numa_work|change_prot_numa) /) return "scanner"
+			if (chain ~ / (migrate_pages|migrate_pages_batch|do_pages_move|migrate_misplaced_folio|try_to_migrate|try_to_migrate_one) /) return "migration"
+			if (chain ~ / (shrink_folio_list|reclaim_pages|try_to_unmap|try_to_unmap_one) /) return "reclaim"
+			if (chain ~ / (madvise_cold_or_pageout_pte_range|madvise_pageout) /) return "pageout"
+			if (chain ~ / do_wp_page /) return "fault"
+			if (chain ~ / (zap_page_range_single|zap_page_range_single_batched|madvise_dontneed_free|unmap_vmas|unmap_region|vms_clear_ptes|exit_mmap|do_vmi_munmap|__vm_munmap|do_madvise|tlb_finish_mmu) /) return "zap"
+			return "other"
+		}
+		NF >= 2 && $1 ~ /^[0-9a-f]+$/ { chain = chain " " $2 " "; next }
+		NF == 0 { if (chain != "") n[cause(chain)]++; chain = "" }
+		END {
+			if (chain != "") n[cause(chain)]++
+			split("scanner migration reclaim pageout fault zap other", c, " ")
+			for (i = 1; i <= 7; i++) print "CAUSE", c[i], n[c[i]] + 0
+		}'
+	rm -f /tmp/perf.data
+	echo "MODE tlb_pending_filter $(mode_of)"
+	exit $rc
+fi
 notrace=
 if [ "${1:-}" = notrace ]; then
 	notrace=1
@@ -49,13 +95,7 @@ if [ -z "$notrace" ]; then
 fi
 set -- "$@" -e page-faults
 
-# "pending [filter] moved never": the bracketed name, as a number.
-mode=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' \
-	/sys/kernel/debug/tlb_pending_filter/mode 2>/dev/null)
-case $mode in
-pending) mode=0 ;; filter) mode=1 ;; moved) mode=2 ;; never) mode=3 ;;
-*) mode=- ;;
-esac
+mode=$(mode_of)
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.before
 # $args unquoted: split into its words.
 perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape" $args

@@ -27,6 +27,10 @@
  *                 guest with two nodes)
  *   tpf-bench p   MADV_PAGEOUT of memory that NUMA hinting made PROT_NONE
  *                 (a guest with two nodes and swap)
+ *   tpf-bench s   NUMA hinting migrations in a 1 GiB heap that balancing
+ *                 scans in 256 MiB steps, while a thread zaps elsewhere
+ *   tpf-bench w   copies between two uffd-wp regions whose single pages two
+ *                 threads write-protect in overlapping loops (saturation)
  *   tpf-bench cost OP MIB ROUNDS
  *                 the cost of one deferral or one fault, for the pass where
  *                 guest time counts instructions (see shape_cost())
@@ -319,6 +323,7 @@ struct scatterer {
 	size_t pages;
 	int *stop;
 	unsigned long wps;
+	unsigned int seed;	/* h_protector_fn()'s, 0 for its default */
 };
 
 static void *scatterer_fn(void *arg)
@@ -702,7 +707,7 @@ static void *h_writer_fn(void *arg)
 static void *h_protector_fn(void *arg)
 {
 	struct scatterer *p = arg;
-	unsigned int seed = 2;
+	unsigned int seed = p->seed ?: 2;
 
 	while (!LOAD(*p->stop)) {
 		char *a = p->area + (rand_r(&seed) % p->pages) * psize;
@@ -957,11 +962,13 @@ static const char *const numab_knobs[][2] = {
 	{ "scan_delay_ms", "100" },
 	{ "scan_period_min_ms", "100" },
 	{ "scan_period_max_ms", "100" },
-	{ "scan_size_mb", "64" },
 };
 
-/* Balancing on (kernel.numa_balancing, NUMA_BALANCING_NORMAL), knobs set. */
-static int numab_setup(void)
+/*
+ * Balancing on (kernel.numa_balancing, NUMA_BALANCING_NORMAL), knobs set,
+ * scan steps of @scan_size_mb.
+ */
+static int numab_setup(const char *scan_size_mb)
 {
 	const char *sysctl = "/proc/sys/kernel/numa_balancing";
 	char path[128], buf[16] = "";
@@ -983,6 +990,8 @@ static int numab_setup(void)
 		if (!write_file(path, numab_knobs[i][1]))
 			die(path);
 	}
+	if (!write_file(NUMAB_DEBUGFS "scan_size_mb", scan_size_mb))
+		die(NUMAB_DEBUGFS "scan_size_mb");
 	return mode;
 }
 
@@ -1053,7 +1062,7 @@ static void shape_g(void)
 	double t0, t;
 	bool traced;
 
-	mode = numab_setup();
+	mode = numab_setup("64");
 	nodes = numa_nodes();
 	map_apart(hlen, len, &heap, &area);
 	if (madvise(heap, hlen, MADV_NOHUGEPAGE) ||
@@ -1186,7 +1195,7 @@ static void shape_np(char shape)
 	char *heap, *area;
 	double t0, t;
 
-	mode = numab_setup();
+	mode = numab_setup("64");
 	nodes = numa_nodes();
 	if (nodes < 2) {
 		fprintf(stderr, "tpf-bench: %c: %d NUMA node(s), needs two\n", shape, nodes);
@@ -1257,6 +1266,318 @@ static void shape_np(char shape)
 }
 
 /*
+ * Shape s: the PROT_NONE answer where it must beat a plain count of
+ * marking deferrers.  One process larger than a scan step: an S_HEAP_MIB
+ * heap of 4 KiB pages, first touched under a policy that binds it to
+ * node 1 (the guest's CPUs are all on node 0: numa=fake without an SRAT),
+ * which NUMA balancing scans without pause in steps of the default
+ * 256 MiB, each a change_prot_numa() that marks the page tables it walks
+ * and keeps its flush pending until it is done.  S_WORKERS threads write
+ * their slices of the heap page by page, over and over: their NUMA hinting
+ * faults on the PTEs the steps made PROT_NONE migrate the pages to node 0
+ * (do_numa_page(), whose migration clears a PROT_NONE PTE: a decision of
+ * tlb_pending_pte_accessible()).  A thread zaps unrelated memory without
+ * pause, as in n.  The count flushes for every such decision while any
+ * step is open; the filter only for a PTE in the span of the open step,
+ * behind its walk.  Per hinting-fault migration (numa_pages_migrated, over
+ * the whole run, as perf counts it); the run fails if there was none.
+ */
+#define S_HEAP_MIB	1024UL
+#define S_WORKERS	3
+#define S_SECONDS	20	/* of migrations, after the first scan */
+
+struct s_worker {
+	pthread_t thread;
+	char *area;
+	size_t pages;
+	int *stop;
+	unsigned long passes;
+};
+
+static void *s_worker_fn(void *arg)
+{
+	struct s_worker *w = arg;
+
+	while (!LOAD(*w->stop)) {
+		touch_write(w->area, w->pages);
+		ADD(w->passes, 1);
+	}
+	return NULL;
+}
+
+/* The calling thread's memory policy: bound to @node, or the default. */
+static void bind_to(int node)
+{
+	unsigned long mask = 1UL << (node < 0 ? 0 : node);
+
+	if (syscall(__NR_set_mempolicy, node < 0 ? MPOL_DEFAULT : MPOL_BIND,
+		    node < 0 ? NULL : &mask, node < 0 ? 0 : 8 * sizeof(mask)))
+		die("set_mempolicy");
+}
+
+static void shape_s(void)
+{
+	const size_t hlen = S_HEAP_MIB << 20, slice = hlen / S_WORKERS / psize;
+	static const char *const counters[] = {
+		"numa_pages_migrated", "pgmigrate_success", "numa_hint_faults",
+		"numa_hint_faults_local", "numa_pte_updates",
+	};
+	unsigned long vm[ARRAY_SIZE(counters)], u0, passes = 0;
+	struct s_worker w[S_WORKERS];
+	struct zapper z = { .pages = 64 };
+	int stop = 0, nodes, mode;
+	size_t i;
+	char *heap;
+	double t0;
+
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
+		vm[i] = vmstat_read(counters[i]);
+	mode = numab_setup("256");
+	nodes = numa_nodes();
+	if (nodes < 2) {
+		fprintf(stderr, "tpf-bench: s: %d NUMA node(s), needs two\n", nodes);
+		exit(1);
+	}
+	heap = map(hlen);
+	z.area = map(z.pages * psize);
+	z.stop = &stop;
+	bind_to(1);
+	touch_write(heap, hlen / psize);
+	bind_to(-1);
+	for (i = 0; i < S_WORKERS; i++) {
+		w[i] = (struct s_worker){ .area = heap + i * slice * psize,
+					  .pages = slice, .stop = &stop };
+		if (pthread_create(&w[i].thread, NULL, s_worker_fn, &w[i]))
+			die("pthread_create");
+	}
+	if (pthread_create(&z.thread, NULL, zapper_fn, &z))
+		die("pthread_create");
+	u0 = vmstat_read("numa_pte_updates");
+	for (t0 = now(); vmstat_read("numa_pte_updates") == u0; usleep(10000)) {
+		if (now() - t0 > G_WAIT_S) {
+			fprintf(stderr, "tpf-bench: s: no NUMA hinting scan in %d s\n", G_WAIT_S);
+			exit(1);
+		}
+	}
+	sleep(S_SECONDS);
+	STORE(stop, 1);
+	for (i = 0; i < S_WORKERS; i++) {
+		pthread_join(w[i].thread, NULL);
+		passes += w[i].passes;
+	}
+	pthread_join(z.thread, NULL);
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
+		vm[i] = vmstat_read(counters[i]) - vm[i];
+
+	printf("{\"shape\": \"s\", \"nodes\": %d, \"numa_balancing\": %d, ", nodes, mode);
+	printf("\"heap_bytes\": %zu, \"workers\": %d, \"seconds\": %d, \"passes\": %lu, ",
+	       hlen, S_WORKERS, S_SECONDS, passes);
+	for (i = 0; i < ARRAY_SIZE(counters); i++)
+		printf("\"%s\": %lu, ", counters[i], vm[i]);
+	printf("\"zaps\": %lu}\n", LOAD(z.zaps));
+	if (!vm[0]) {
+		fprintf(stderr, "tpf-bench: s: no NUMA hinting migration\n");
+		exit(1);
+	}
+}
+
+/*
+ * Shape w: saturation.  Two threads each write-protect and un-protect
+ * random single pages of a uffd-wp region of their own, one region
+ * FAR_GAP below and one FAR_GAP above a third, in which a writer copies
+ * zero-page PTEs, 16 rounds re-armed by MADV_DONTNEED as in shape h.  Each
+ * write-protect marks one bucket, but the two protectors' calls overlap,
+ * so the filter's users rarely drop to zero and the reset that would
+ * clear old marks waits: the buckets fill, and the span, from one region
+ * to the other, covers the copies.  Reported from the tracepoints: the
+ * copies' filter tests, those answered with every bucket set, and how long
+ * users stayed above zero (from the first mark after a reset to the next
+ * reset, tpf_mark and tpf_reset).
+ */
+#define W_PAGES		1024
+
+struct w_events {
+	unsigned long marks, resets, tests, full, hits, flushes;
+	double busy, longest, window;
+};
+
+/* The trace's timestamp of @event in @line, or -1. */
+static double trace_stamp(const char *line, const char *event)
+{
+	const char *q = strstr(line, event), *p;
+
+	if (!q)
+		return -1;
+	for (p = q; p > line && p[-1] != ' '; p--)
+		;
+	return strtod(p, NULL);
+}
+
+struct w_stamp {
+	double t;
+	bool reset;
+};
+
+static int w_stamp_cmp(const void *x, const void *y)
+{
+	const struct w_stamp *a = x, *b = y;
+
+	return (a->t > b->t) - (a->t < b->t);
+}
+
+/*
+ * The copies' tests and flushes, and the stretches with users above zero:
+ * from a mark that finds no stretch open to the next reset, the events put
+ * in time order first (the trace merges its CPUs' buffers).
+ */
+static void w_count(struct w_events *ev, char *a, size_t len)
+{
+	FILE *f = fopen(TRACEFS "/trace", "r");
+	struct w_stamp *st = NULL;
+	size_t n = 0, cap = 0, i;
+	double start = -1, t;
+	char line[512];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long addr, buckets;
+		bool reset = false;
+		char *p;
+
+		if ((t = trace_stamp(line, ": tpf_mark: ")) >= 0) {
+			ev->marks++;
+		} else if ((t = trace_stamp(line, ": tpf_reset: ")) >= 0) {
+			ev->resets++;
+			reset = true;
+		} else {
+			if ((p = strstr(line, "addr=")) &&
+			    sscanf(p, "addr=%lx", &addr) == 1 &&
+			    addr >= (unsigned long)a && addr < (unsigned long)a + len) {
+				if (strstr(line, ": wp_flush: ")) {
+					ev->flushes++;
+				} else if ((p = strstr(p, "buckets=")) &&
+					   sscanf(p, "buckets=%lx", &buckets) == 1) {
+					ev->tests++;
+					ev->full += buckets == ~0UL;
+					ev->hits += !!strstr(p, " hit");
+				}
+			}
+			continue;
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4096;
+			st = realloc(st, cap * sizeof(*st));
+			if (!st)
+				die("realloc");
+		}
+		st[n++] = (struct w_stamp){ .t = t, .reset = reset };
+	}
+	fclose(f);
+	qsort(st, n, sizeof(*st), w_stamp_cmp);
+	for (i = 0; i < n; i++) {
+		if (!st[i].reset) {
+			if (start < 0)
+				start = st[i].t;
+			continue;
+		}
+		if (start < 0)
+			continue;
+		ev->busy += st[i].t - start;
+		if (st[i].t - start > ev->longest)
+			ev->longest = st[i].t - start;
+		start = -1;
+	}
+	ev->window = n ? st[n - 1].t - st[0].t : 0;
+	free(st);
+}
+
+static void shape_w(void)
+{
+	const size_t pages = 1024, rounds = 16, plen = W_PAGES * psize;
+	size_t len = pages * psize, i;
+	struct scatterer p[2] = { { .pages = W_PAGES, .seed = 3 },
+				  { .pages = W_PAGES, .seed = 4 } };
+	struct w_events ev = { 0 };
+	struct h_writer wr;
+	int fd = uffd_open(true), stop = 0, go = 0;
+	char *area, *hi, filter[80];
+	bool traced;
+	double t0, t;
+
+	map_apart(plen, len, &p[0].area, &area);
+	hi = mmap(area + len + FAR_GAP, plen, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (hi != area + len + FAR_GAP) {
+		fprintf(stderr, "tpf-bench: w: no room FAR_GAP above the copies\n");
+		exit(1);
+	}
+	p[1].area = hi;
+	if (madvise(p[0].area, plen, MADV_NOHUGEPAGE) ||
+	    madvise(hi, plen, MADV_NOHUGEPAGE) ||
+	    madvise(area, len, MADV_NOHUGEPAGE))
+		die("madvise(MADV_NOHUGEPAGE)");
+	uffd_register(fd, area, len);
+	for (i = 0; i < 2; i++) {
+		p[i].fd = uffd_open(true);
+		p[i].stop = &stop;
+		uffd_register(p[i].fd, p[i].area, plen);
+		touch_write(p[i].area, W_PAGES);
+	}
+
+	snprintf(filter, sizeof(filter), "addr >= %#lx && addr < %#lx",
+		 (unsigned long)area, (unsigned long)area + len);
+	traced = !access(TRACEFS "/events/tlb_pending_filter/tpf_test", F_OK) &&
+		 trace_write("buffer_size_kb", "32768") &&
+		 trace_write("events/tlb_pending_filter/wp_flush/filter", filter) &&
+		 trace_write("events/tlb_pending_filter/tpf_test/filter", filter) &&
+		 trace_write("events/tlb_pending_filter/wp_flush/enable", "1") &&
+		 trace_write("events/tlb_pending_filter/tpf_test/enable", "1") &&
+		 trace_write("events/tlb_pending_filter/tpf_mark/enable", "1") &&
+		 trace_write("events/tlb_pending_filter/tpf_reset/enable", "1") &&
+		 trace_write("trace", "");
+
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&p[i].thread, NULL, h_protector_fn, &p[i]))
+			die("pthread_create");
+	wr = (struct h_writer){ .area = area, .pages = pages, .rounds = rounds,
+				.go = &go };
+	if (pthread_create(&wr.thread, NULL, h_writer_fn, &wr))
+		die("pthread_create");
+	while (LOAD(p[0].wps) < 8 || LOAD(p[1].wps) < 8)
+		sched_yield();
+	t0 = now();
+	STORE(go, 1);
+	pthread_join(wr.thread, NULL);
+	t = now() - t0;
+	STORE(stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(p[i].thread, NULL);
+	if (traced) {
+		trace_write("events/tlb_pending_filter/wp_flush/enable", "0");
+		trace_write("events/tlb_pending_filter/tpf_test/enable", "0");
+		trace_write("events/tlb_pending_filter/tpf_mark/enable", "0");
+		trace_write("events/tlb_pending_filter/tpf_reset/enable", "0");
+		w_count(&ev, area, len);
+		trace_write("events/tlb_pending_filter/wp_flush/filter", "0");
+		trace_write("events/tlb_pending_filter/tpf_test/filter", "0");
+	}
+
+	printf("{\"shape\": \"w\", \"copies\": %zu, \"wps\": %lu, \"seconds\": %.3f, ",
+	       pages * rounds, LOAD(p[0].wps) + LOAD(p[1].wps), t);
+	if (!traced) {
+		printf("\"traced\": false}\n");
+		return;
+	}
+	printf("\"traced\": true, \"far_flushes\": %lu, \"far_tests\": %lu, ",
+	       ev.flushes, ev.tests);
+	printf("\"far_hits\": %lu, \"full_tests\": %lu, \"marks\": %lu, ",
+	       ev.hits, ev.full, ev.marks);
+	printf("\"resets\": %lu, \"users_busy\": %.4f, \"users_longest_s\": %.4f}\n",
+	       ev.resets, ev.window > 0 ? ev.busy / ev.window : 0, ev.longest);
+}
+
+/*
  * tpf-bench cost OP MIB ROUNDS: what one call or one fault costs, for the
  * deterministic pass of the benchmark, where QEMU's -icount makes guest
  * time count executed instructions (one nanosecond each).  COST_WARMUP
@@ -1280,6 +1601,10 @@ static void shape_np(char shape)
  *               and balancing off: no PTE is PROT_NONE)
  *   pageout     MADV_PAGEOUT of a populated MIB range, to swap; the range
  *               is read back in between calls (untimed)
+ *   numa-scan   one NUMA balancing scan step over a populated MIB range of
+ *               4 KiB pages, timed by the function_graph tracer (see
+ *               cost_scan_round())
+ *   numa-scan-thp  the same over THPs
  *   thp-copy    write faults on THPs (MADV_HUGEPAGE) of a MIB range in an
  *               async uffd-wp VMA, shared with a child by fork(): each
  *               splits the PMD and copies one 4 KiB page, one fault per
@@ -1309,7 +1634,7 @@ static void soft_dirty_clear(void)
 
 enum cost_op {
 	COST_MPROTECT, COST_UFFD_WP, COST_CLEAR_REFS, COST_COPY, COST_COPY_PLAIN,
-	COST_THP_COPY, COST_MIGRATE, COST_PAGEOUT,
+	COST_THP_COPY, COST_MIGRATE, COST_PAGEOUT, COST_SCAN, COST_SCAN_THP,
 };
 
 static const char *const cost_ops[] = {
@@ -1317,6 +1642,7 @@ static const char *const cost_ops[] = {
 	[COST_CLEAR_REFS] = "clear-refs", [COST_COPY] = "copy",
 	[COST_COPY_PLAIN] = "copy-plain", [COST_THP_COPY] = "thp-copy",
 	[COST_MIGRATE] = "migrate", [COST_PAGEOUT] = "pageout",
+	[COST_SCAN] = "numa-scan", [COST_SCAN_THP] = "numa-scan-thp",
 };
 
 /* One deferral, timed; the range is put back as it was, untimed. */
@@ -1369,12 +1695,131 @@ static double cost_faults(char *a, size_t len, size_t step)
 	return now() - t0;
 }
 
+/*
+ * The NUMA scanner's cost (ops numa-scan and numa-scan-thp): one
+ * task_numa_work() step over a populated MIB range of 4 KiB pages or of
+ * THPs.  Each round forks a child, a fresh mm whose first step starts at
+ * its lowest address and, with scan_size_mb twice MIB, covers the range at
+ * once.  The child populates the range, then spins in user space, so that
+ * the scheduler tick queues the steps, until numa_pte_updates has moved by
+ * the range's pages.  The function_graph tracer times task_numa_work()
+ * alone (depth 1): under -icount, its instructions.  The child's longest
+ * call is the step that changed the range; the others found nothing to do
+ * (the first visit of a VMA only sets up its scan state).
+ */
+#define SCAN_KNOBS_DELAY	"0"
+#define SCAN_KNOBS_PERIOD	"10"
+
+static void scan_child(size_t len, bool thp)
+{
+	size_t pages = len / psize;
+	unsigned long u0;
+	volatile unsigned long spin = 0;
+	char *a = map(len);
+
+	if (thp && madvise(a, len, MADV_HUGEPAGE))
+		die("madvise(MADV_HUGEPAGE)");
+	touch_write(a, pages);
+	if (thp && anon_huge_kb(a, len) < (len >> 10) * 9 / 10) {
+		fprintf(stderr, "tpf-bench: cost: %lu of %zu KiB were THPs\n",
+			anon_huge_kb(a, len), len >> 10);
+		_exit(3);
+	}
+	u0 = vmstat_read("numa_pte_updates");
+	while (vmstat_read("numa_pte_updates") - u0 < pages)
+		for (spin = 0; spin < 1000000; spin++)
+			;
+	_exit(0);
+}
+
+/* The longest task_numa_work() in the function_graph trace, in ns. */
+static double scan_longest(void)
+{
+	FILE *f = fopen(TRACEFS "/trace", "r");
+	double us, longest = 0;
+	char line[512], *p;
+
+	if (!f)
+		die(TRACEFS "/trace");
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "task_numa_work") || !(p = strstr(line, " us ")))
+			continue;
+		while (p > line && p[-1] != ' ')
+			p--;
+		us = strtod(p, NULL);
+		if (us > longest)
+			longest = us;
+	}
+	fclose(f);
+	return longest * 1e3;
+}
+
+static double cost_scan_round(size_t len, bool thp)
+{
+	pid_t child;
+	int status;
+
+	if (!trace_write("trace", ""))
+		die("clearing the trace");
+	child = fork();
+	if (child < 0)
+		die("fork");
+	if (!child)
+		scan_child(len, thp);
+	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		fprintf(stderr, "tpf-bench: cost: the scanned child failed (status %#x)\n",
+			status);
+		exit(1);
+	}
+	return scan_longest();
+}
+
+/* Balancing on, scan steps of twice @mib, the tracer on task_numa_work(). */
+static int cost_scan_setup(size_t mib)
+{
+	const char *sysctl = "/proc/sys/kernel/numa_balancing";
+	char size[32], buf[16] = "";
+	FILE *f = fopen(sysctl, "r");
+	int was;
+
+	if (!f || !fgets(buf, sizeof(buf), f))
+		die(sysctl);
+	fclose(f);
+	was = atoi(buf);
+	snprintf(size, sizeof(size), "%zu", 2 * mib);
+	if (!write_file(sysctl, "1") ||
+	    !write_file(NUMAB_DEBUGFS "scan_delay_ms", SCAN_KNOBS_DELAY) ||
+	    !write_file(NUMAB_DEBUGFS "scan_period_min_ms", SCAN_KNOBS_PERIOD) ||
+	    !write_file(NUMAB_DEBUGFS "scan_size_mb", size))
+		die("NUMA balancing knobs");
+	if (!trace_write("current_tracer", "nop") ||
+	    !trace_write("set_graph_function", "task_numa_work") ||
+	    !trace_write("max_graph_depth", "1") ||
+	    !trace_write("current_tracer", "function_graph")) {
+		fprintf(stderr, "tpf-bench: cost: no function_graph tracer for task_numa_work() (CONFIG_FUNCTION_GRAPH_TRACER)\n");
+		exit(1);
+	}
+	return was;
+}
+
+static void cost_scan_teardown(int was)
+{
+	char buf[16];
+
+	trace_write("current_tracer", "nop");
+	trace_write("set_graph_function", "");
+	trace_write("max_graph_depth", "0");
+	snprintf(buf, sizeof(buf), "%d", was);
+	write_file("/proc/sys/kernel/numa_balancing", buf);
+}
+
 static void shape_cost(const char *name, size_t mib, size_t rounds)
 {
 	const size_t thp = 2UL << 20;
 	size_t len = mib << 20, pages = len / psize, calls, r, c;
 	unsigned long splits = 0, s0;
-	int *mig_nodes = NULL, *mig_status = NULL, node = 1;
+	int *mig_nodes = NULL, *mig_status = NULL, node = 1, numab = 0;
 	void **mig_pages = NULL;
 	enum cost_op op;
 	char *a = NULL;
@@ -1391,6 +1836,8 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		exit(2);
 	}
 	fd = uffd_open(op == COST_COPY || op == COST_THP_COPY);
+	if (op == COST_SCAN || op == COST_SCAN_THP)
+		numab = cost_scan_setup(mib);
 	if (op == COST_MIGRATE) {
 		mig_pages = calloc(pages, sizeof(*mig_pages));
 		mig_nodes = calloc(pages, sizeof(*mig_nodes));
@@ -1398,7 +1845,7 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		if (!mig_pages || !mig_nodes || !mig_status)
 			die("calloc");
 	}
-	if (op != COST_THP_COPY) {
+	if (op != COST_THP_COPY && op != COST_SCAN && op != COST_SCAN_THP) {
 		a = map(len);
 		if (op == COST_UFFD_WP || op == COST_COPY)
 			uffd_register(fd, a, len);
@@ -1412,6 +1859,10 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		break;
 	case COST_THP_COPY:
 		calls = THP_SETS * (len / thp);
+		break;
+	case COST_SCAN:
+	case COST_SCAN_THP:
+		calls = 1;
 		break;
 	case COST_MIGRATE:
 		for (c = 0; c < pages; c++)
@@ -1466,6 +1917,10 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 				node = !node;
 			}
 			break;
+		case COST_SCAN:
+		case COST_SCAN_THP:
+			sum = cost_scan_round(len, op == COST_SCAN_THP) / 1e9;
+			break;
 		case COST_PAGEOUT:
 			for (c = 0; c < calls; c++) {
 				touch_read(a, pages);
@@ -1487,6 +1942,8 @@ static void shape_cost(const char *name, size_t mib, size_t rounds)
 		printf("%s%.1f", r > COST_WARMUP ? ", " : "", sum * 1e9 / calls);
 	}
 	printf("], \"splits\": %lu}\n", splits);
+	if (op == COST_SCAN || op == COST_SCAN_THP)
+		cost_scan_teardown(numab);
 	close(fd);
 	free(mig_pages);
 	free(mig_nodes);
@@ -1545,9 +2002,9 @@ int main(int argc, char **argv)
 			    strtoul(argv[4], NULL, 0));
 		return 0;
 	}
-	if (argc != 2 || !strchr("abcdefghnp", argv[1][0]) || !argv[1][0] || argv[1][1]) {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p\n"
-			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|migrate|pageout MIB ROUNDS\n"
+	if (argc != 2 || !strchr("abcdefghnpsw", argv[1][0]) || !argv[1][0] || argv[1][1]) {
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p|s|w\n"
+			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|migrate|pageout|numa-scan|numa-scan-thp MIB ROUNDS\n"
 			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n");
 		return 2;
 	}
@@ -1579,6 +2036,12 @@ int main(int argc, char **argv)
 	case 'n':
 	case 'p':
 		shape_np(argv[1][0]);
+		break;
+	case 's':
+		shape_s();
+		break;
+	case 'w':
+		shape_w();
 		break;
 	}
 	return 0;

@@ -1284,7 +1284,7 @@ static void shape_np(char shape)
  */
 #define S_HEAP_MIB	1024UL
 #define S_WORKERS	3
-#define S_SECONDS	20	/* of migrations, after the first scan */
+#define S_SECONDS	10	/* of migrations, after the first scan */
 
 struct s_worker {
 	pthread_t thread;
@@ -1385,7 +1385,7 @@ static void shape_s(void)
  * Shape w: saturation.  Two threads each write-protect and un-protect
  * random single pages of a uffd-wp region of their own, one region
  * FAR_GAP below and one FAR_GAP above a third, in which a writer copies
- * zero-page PTEs, 16 rounds re-armed by MADV_DONTNEED as in shape h.  Each
+ * zero-page PTEs, 8 rounds re-armed by MADV_DONTNEED as in shape h.  Each
  * write-protect marks one bucket, but the two protectors' calls overlap,
  * so the filter's users rarely drop to zero and the reset that would
  * clear old marks waits: the buckets fill, and the span, from one region
@@ -1494,7 +1494,7 @@ static void w_count(struct w_events *ev, char *a, size_t len)
 
 static void shape_w(void)
 {
-	const size_t pages = 1024, rounds = 16, plen = W_PAGES * psize;
+	const size_t pages = 1024, rounds = 8, plen = W_PAGES * psize;
 	size_t len = pages * psize, i;
 	struct scatterer p[2] = { { .pages = W_PAGES, .seed = 3 },
 				  { .pages = W_PAGES, .seed = 4 } };

@@ -144,12 +144,12 @@ def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2):
         perf['tlb:tlb_flush/reason=4'] = n(4000 if mode != '1' else 500, R=R)
     elif shape == 'w':
         # Saturated: the count and the filter flush alike.
-        far = n({'0': 15000, '2': 15000, '4': 14000, '1': 13500}[mode], R=R)
-        bench = {'shape': 'w', 'copies': 16384, 'wps': n(9000, R=R), 'seconds': 5.0,
+        far = n({'0': 7500, '2': 7500, '4': 7000, '1': 6800}[mode], R=R)
+        bench = {'shape': 'w', 'copies': 8192, 'wps': n(9000, R=R), 'seconds': 5.0,
                  'traced': True, 'far_flushes': far,
-                 'far_tests': 16384 if mode == '1' else 0,
+                 'far_tests': 8192 if mode == '1' else 0,
                  'far_hits': far if mode == '1' else 0,
-                 'full_tests': 15000 if mode == '1' else 0,
+                 'full_tests': 7500 if mode == '1' else 0,
                  'marks': n(9000, R=R), 'resets': n(30, R=R),
                  'users_busy': 0.97, 'users_longest_s': 1.5}
         perf['tlb_pending_filter:wp_flush'] = far
@@ -376,7 +376,7 @@ wf = [r for r in w if 'do_wp_page' in r['metric']]
 full = [r for r in w if 'all 64 buckets' in r['metric']]
 check('w: 7 rows; copies flushed alike by count and filter; full-bucket share in mode 1 only',
       len(w) == 7 and len(wf) == 1 and 0.9 < wf[0]['ratio_count'] < 1.1 and
-      len(full) == 1 and full[0]['count'] is None and abs(full[0]['on'] - 15000 / 16384) < 1e-3)
+      len(full) == 1 and full[0]['count'] is None and abs(full[0]['on'] - 7500 / 8192) < 1e-3)
 marks = {r['metric'].split(' per ')[1].split(',')[0]: r
          for r in count if r['shape'] == 'd'}
 check('d: three marks rows, mode 1 only (off and moved "-")',

@@ -436,19 +436,21 @@ def build_rows(runs):
             'far region\n(copies)', 'count', bench('far_flushes'), ('ratio', '0.05'))
         add('f', 'AnonHugePages of the 64 MiB THP region, KiB',
             'THP KiB (smaps)', 'info', bench('anon_huge_kb'))
-    if 'w' in present:
-        cost_rows_of('w')
-        add('w', 'do_wp_page() flushes of the copies between two wp loops',
+    for shape, what in (('w', 'single pages'), ('v', 'whole regions')):
+        if shape not in present:
+            continue
+        cost_rows_of(shape)
+        add(shape, f'do_wp_page() flushes of the copies between two wp loops ({what})',
             'do_wp_page()\nflushes', 'count', bench('far_flushes'))
         full = lambda r: quotient(r['bench'].get('full_tests'),
                                   r['bench'].get('far_tests') or None)
-        add('w', '  filter tests answered with all 64 buckets set (share)',
+        add(shape, '  filter tests answered with all 64 buckets set (share)',
             'full tests', 'info', full, modes={'on': '1'})
-        add('w', '  time with users > 0 (share of the traced window)',
+        add(shape, '  time with users > 0 (share of the traced window)',
             'users busy', 'info', bench('users_busy'))
-        add('w', '  longest stretch of users > 0, seconds',
+        add(shape, '  longest stretch of users > 0, seconds',
             'users longest', 'info', bench('users_longest_s'))
-        add('w', '  UFFDIO_WRITEPROTECT marks per reset of the filter',
+        add(shape, '  UFFDIO_WRITEPROTECT marks per reset of the filter',
             'marks/reset', 'info',
             lambda r: quotient(r['bench'].get('marks'), r['bench'].get('resets') or None))
     if 'g' in present:
@@ -546,6 +548,7 @@ PANEL_TITLE = {
     ('h', 'count'): 'h: copies vs zaps and single-page wp',
     ('f', 'count'): 'f: copies 1 GiB above a THP wp loop',
     ('w', 'count'): 'w: copies between two wp loops',
+    ('v', 'count'): 'v: the same, whole regions',
     ('g', 'count'): 'g: copies vs NUMA hinting scans',
     ('n', 'count'): 'n: per migration, PROT_NONE PTEs',
     ('p', 'count'): 'p: per page, MADV_PAGEOUT',

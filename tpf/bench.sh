@@ -11,7 +11,7 @@
 # mm_tlb_flush_pending() check before the reuse decision, as without the
 # filter), 2 "moved" (the same check acted on at the copy), 4 "count"
 # (flush if any marking deferrer is registered, asked where the filter is)
-# and 1 "filter" (the filter acted on at the copy); then shape w
+# and 1 "filter" (the filter acted on at the copy); then shapes w and v
 # (saturation); in the same boot, in mode 1 only, shape d's three
 # deferrals (tpf-bench marks) with the filter's marks counted per call.
 # Then shapes g (NUMA hinting scans), n (migrations of the PROT_NONE PTEs
@@ -115,7 +115,7 @@ numa_modes=$(for i in $(seq "$NUMA_REPS"); do printf '0,2,4,1,'; done | sed 's/,
 # marks runs: shape d's deferrals at 64 MiB, 8 calls each, in mode 1 only
 # (the deferral side marks alike in every mode), a second or two each.
 printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "h|./perf-run h" \
-	"f|./perf-run f" "w|./perf-run w" > "$BUILD/bench.list"
+	"f|./perf-run f" "w|./perf-run w" "v|./perf-run v" > "$BUILD/bench.list"
 for op in mprotect uffd-wp clear-refs; do
 	echo "marks:$op|./perf-run marks $op 64 8|1"
 done >> "$BUILD/bench.list"
@@ -135,7 +135,7 @@ tsc_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 CLOCK="tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 count_logs=()
 if [ "$COUNTS" != 0 ]; then
-	step "[4/6] counts: shapes a, b, c, h, f and w, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
+	step "[4/6] counts: shapes a, b, c, h, f, w and v, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
 	guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
 		"tpf_modes=$modes tpf_no_mode_test $CLOCK" || die "benchmark guest failed"
 	count_logs=("$LOGS/bench-filter.log")

@@ -31,6 +31,7 @@
  *                 scans in 256 MiB steps, while a thread zaps elsewhere
  *   tpf-bench w   copies between two uffd-wp regions whose single pages two
  *                 threads write-protect in overlapping loops (saturation)
+ *   tpf-bench v   the same, each thread write-protecting its whole region
  *   tpf-bench cost OP MIB ROUNDS
  *                 the cost of one deferral or one fault, for the pass where
  *                 guest time counts instructions (see shape_cost())
@@ -719,6 +720,19 @@ static void *h_protector_fn(void *arg)
 	return NULL;
 }
 
+/* Shape v's protector: its whole region each call, then un-protected. */
+static void *v_protector_fn(void *arg)
+{
+	struct scatterer *p = arg;
+
+	while (!LOAD(*p->stop)) {
+		uffd_wp(p->fd, p->area, p->pages * psize, true);
+		uffd_wp(p->fd, p->area, p->pages * psize, false);
+		ADD(p->wps, 1);
+	}
+	return NULL;
+}
+
 static void shape_h(void)
 {
 	const size_t pages = 1024, rounds = 16, slice = pages / H_WRITERS;
@@ -1392,7 +1406,9 @@ static void shape_s(void)
  * to the other, covers the copies.  Reported from the tracepoints: the
  * copies' filter tests, those answered with every bucket set, and how long
  * users stayed above zero (from the first mark after a reset to the next
- * reset, tpf_mark and tpf_reset).
+ * reset, tpf_mark and tpf_reset).  Shape v is the same with each
+ * protector write-protecting its whole region (W_PAGES, every bucket) in
+ * each call: the span of two overlapping calls covers the copies.
  */
 #define W_PAGES		1024
 
@@ -1492,7 +1508,7 @@ static void w_count(struct w_events *ev, char *a, size_t len)
 	free(st);
 }
 
-static void shape_w(void)
+static void shape_w(bool ranges)
 {
 	const size_t pages = 1024, rounds = 8, plen = W_PAGES * psize;
 	size_t len = pages * psize, i;
@@ -1538,7 +1554,8 @@ static void shape_w(void)
 		 trace_write("trace", "");
 
 	for (i = 0; i < 2; i++)
-		if (pthread_create(&p[i].thread, NULL, h_protector_fn, &p[i]))
+		if (pthread_create(&p[i].thread, NULL,
+				   ranges ? v_protector_fn : h_protector_fn, &p[i]))
 			die("pthread_create");
 	wr = (struct h_writer){ .area = area, .pages = pages, .rounds = rounds,
 				.go = &go };
@@ -1563,8 +1580,8 @@ static void shape_w(void)
 		trace_write("events/tlb_pending_filter/tpf_test/filter", "0");
 	}
 
-	printf("{\"shape\": \"w\", \"copies\": %zu, \"wps\": %lu, \"seconds\": %.3f, ",
-	       pages * rounds, LOAD(p[0].wps) + LOAD(p[1].wps), t);
+	printf("{\"shape\": \"%c\", \"copies\": %zu, \"wps\": %lu, \"seconds\": %.3f, ",
+	       ranges ? 'v' : 'w', pages * rounds, LOAD(p[0].wps) + LOAD(p[1].wps), t);
 	if (!traced) {
 		printf("\"traced\": false}\n");
 		return;
@@ -2002,8 +2019,8 @@ int main(int argc, char **argv)
 			    strtoul(argv[4], NULL, 0));
 		return 0;
 	}
-	if (argc != 2 || !strchr("abcdefghnpsw", argv[1][0]) || !argv[1][0] || argv[1][1]) {
-		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p|s|w\n"
+	if (argc != 2 || !strchr("abcdefghnpsvw", argv[1][0]) || !argv[1][0] || argv[1][1]) {
+		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p|s|v|w\n"
 			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|migrate|pageout|numa-scan|numa-scan-thp MIB ROUNDS\n"
 			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n");
 		return 2;
@@ -2040,8 +2057,9 @@ int main(int argc, char **argv)
 	case 's':
 		shape_s();
 		break;
+	case 'v':
 	case 'w':
-		shape_w();
+		shape_w(argv[1][0] == 'v');
 		break;
 	}
 	return 0;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # tpf/bench-report.py on synthetic serial logs, without a guest: a filter
-# boot with modes 0,2,4,1 and shapes a, b, c, h, f and w, and shape d's
+# boot with modes 0,2,4,1 and shapes a, b, c, h, f, w and v, and shape d's
 # marks runs (tpf-bench marks, mode 1 only), as bench.sh lists them; a
 # second boot with two NUMA nodes and shapes g, n, p and s, 3 runs per
 # mode, and one callers run per mode of n, p and s; and the
@@ -142,10 +142,10 @@ def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2):
         perf['tlb_pending_filter:tpf_protnone/flush'] = flush
         perf['tlb_pending_filter:tpf_protnone/pending'] = pending
         perf['tlb:tlb_flush/reason=4'] = n(4000 if mode != '1' else 500, R=R)
-    elif shape == 'w':
+    elif shape in ('w', 'v'):
         # Saturated: the count and the filter flush alike.
         far = n({'0': 7500, '2': 7500, '4': 7000, '1': 6800}[mode], R=R)
-        bench = {'shape': 'w', 'copies': 8192, 'wps': n(9000, R=R), 'seconds': 5.0,
+        bench = {'shape': shape, 'copies': 8192, 'wps': n(9000, R=R), 'seconds': 5.0,
                  'traced': True, 'far_flushes': far,
                  'far_tests': 8192 if mode == '1' else 0,
                  'far_hits': far if mode == '1' else 0,
@@ -218,7 +218,7 @@ def log(path, modes, tests, ran=lambda m: m, kernel='6.12.0',
 
 # bench.sh's lists: a, b, c, h and f in every mode, the marks runs in mode
 # 1 only; g, n and p in the NUMA boot.
-FILTER_LIST = list('abchfw') + [(f'marks:{op}', '1') for op in ('mprotect', 'uffd-wp', 'clear-refs')]
+FILTER_LIST = list('abchfwv') + [(f'marks:{op}', '1') for op in ('mprotect', 'uffd-wp', 'clear-refs')]
 NUMA_LIST = list('gnps') + [(f'callers:{s}', '0,2,4,1', 'once') for s in 'nps']
 NUMA_REPS = 3
 MODES4 = ['0', '2', '4', '1']
@@ -292,10 +292,10 @@ keys = ["shape", "metric", "off", "moved", "count", "on", "ratio", "ratio_moved"
 count = [r for r in rows if r.get('clock') != 'instructions']
 cost = [r for r in rows if r.get('clock') == 'instructions']
 check('every count row has exactly the documented keys', all(list(r) == keys for r in count))
-check('count shapes a b c d f g h n p s w, and the callers of n, p and s',
+check('count shapes a b c d f g h n p s v w, and the callers of n, p and s',
       sorted({r['shape'] for r in count}) ==
       ['a', 'b', 'c', 'callers:n', 'callers:p', 'callers:s', 'd', 'f', 'g', 'h',
-       'n', 'p', 's', 'w'])
+       'n', 'p', 's', 'v', 'w'])
 check('7 runs per mode in every count row, 3 in g, n, p and s (the NUMA boot), 1 for callers',
       all(r['runs'] == (1 if r['shape'].startswith('callers:') else
                         3 if r['shape'] in 'gnps' else 7) for r in count))
@@ -316,7 +316,7 @@ check('copy faults have no per-table cost',
       all(r['per_table_off'] is None for r in cost if r['shape'] == 'e'))
 check('every count shape leads with its shootdown IPIs',
       all([r for r in count if r['shape'] == s][0]['metric'].startswith('TLB shootdown IPIs')
-          for s in 'abchfwgnps'))
+          for s in 'abchfwvgnps'))
 a = [r for r in rows if r['shape'] == 'a' and 'do_wp_page' in r['metric']][0]
 check('a: off 738ish, moved, count and filter 0',
       690 < a['off'] < 790 and a['moved'] == 0 and a['count'] == 0 and a['on'] == 0 and

@@ -141,9 +141,10 @@ if [ "$COUNTS" != 0 ]; then
 	count_logs=("$LOGS/bench-filter.log")
 	# Two NUMA nodes by NUMA emulation (CONFIG_NUMA_EMU): numa=fake=2
 	# splits the guest's 4 GiB (GUEST_MEM: s's heap is 1 GiB) into two
-	# nodes of 2 GiB and gives the vCPUs to them in turn (cpu_to_node() 0, 1, 0, 1;
-	# emulated nodes of one physical node list every CPU in their
-	# cpumasks).  QEMU's -numa would not do: the guest kernel has neither
+	# nodes of 2 GiB.  Every vCPU is on node 0 (getcpu() says so, and
+	# g's hinting faults are all local; both nodes' cpulists name every
+	# CPU): node 1 is memory only, which s binds its heap to.  QEMU's
+	# -numa would not do: the guest kernel has neither
 	# ACPI nor PCI, so no SRAT to find its nodes in.  Balancing on from
 	# the command line (two nodes would turn it on anyway, with
 	# CONFIG_NUMA_BALANCING_DEFAULT_ENABLED); tpf-bench g sets the scan

@@ -1717,22 +1717,44 @@ static double cost_faults(char *a, size_t len, size_t step)
  * task_numa_work() step over a populated MIB range of 4 KiB pages or of
  * THPs.  Each round forks a child, a fresh mm whose first step starts at
  * its lowest address and, with scan_size_mb twice MIB, covers the range at
- * once.  The child populates the range, then spins in user space, so that
- * the scheduler tick queues the steps, until numa_pte_updates has moved by
- * the range's pages.  The function_graph tracer times task_numa_work()
+ * once.  The child, given a sleeping second thread (a single-threaded
+ * process's pages on its own node are not scanned), populates the range,
+ * then spins in user space, so that the scheduler tick queues the steps,
+ * until numa_pte_updates has moved by the range's pages.  The function_graph tracer times task_numa_work()
  * alone (depth 1): under -icount, its instructions.  The child's longest
  * call is the step that changed the range; the others found nothing to do
  * (the first visit of a VMA only sets up its scan state).
  */
 #define SCAN_KNOBS_DELAY	"0"
 #define SCAN_KNOBS_PERIOD	"10"
+#define SCAN_WAIT_S		20	/* of guest time, for the step */
 
-static void scan_child(size_t len, bool thp)
+/* The scanned child's second thread: only there, see scan_child(). */
+static void *scan_idle_fn(void *arg)
+{
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void scan_child(size_t len, bool thp, int ready, int go)
 {
 	size_t pages = len / psize;
 	unsigned long u0;
 	volatile unsigned long spin = 0;
 	char *a = map(len);
+	pthread_t idle;
+	double t0;
+	char c;
+
+	/*
+	 * change_prot_numa() leaves alone the pages of a single-threaded
+	 * process that are on the node it runs on (all of them, on one
+	 * vCPU): a second thread makes the mm multi-threaded, as the
+	 * processes NUMA balancing exists for are.
+	 */
+	if (pthread_create(&idle, NULL, scan_idle_fn, NULL))
+		die("pthread_create");
 
 	if (thp && madvise(a, len, MADV_HUGEPAGE))
 		die("madvise(MADV_HUGEPAGE)");
@@ -1742,10 +1764,20 @@ static void scan_child(size_t len, bool thp)
 			anon_huge_kb(a, len), len >> 10);
 		_exit(3);
 	}
+	/* Populated: the parent turns balancing on, then lets us spin. */
 	u0 = vmstat_read("numa_pte_updates");
-	while (vmstat_read("numa_pte_updates") - u0 < pages)
+	if (write(ready, "r", 1) != 1 || read(go, &c, 1) != 1)
+		_exit(5);
+	t0 = now();
+	while (vmstat_read("numa_pte_updates") - u0 < pages) {
 		for (spin = 0; spin < 1000000; spin++)
 			;
+		if (now() - t0 > SCAN_WAIT_S) {
+			fprintf(stderr, "tpf-bench: cost: no scan step over the range in %d s\n",
+				SCAN_WAIT_S);
+			_exit(4);
+		}
+	}
 	_exit(0);
 }
 
@@ -1771,28 +1803,53 @@ static double scan_longest(void)
 	return longest * 1e3;
 }
 
+/* kernel.numa_balancing, NUMA_BALANCING_NORMAL or off. */
+static void numab_switch(bool on)
+{
+	if (!write_file("/proc/sys/kernel/numa_balancing", on ? "1" : "0"))
+		die("kernel.numa_balancing");
+}
+
+/*
+ * Balancing is on only while the child spins: a step during its
+ * population would scan part of the range, and later passes skip a VMA
+ * its task does not fault in.
+ */
 static double cost_scan_round(size_t len, bool thp)
 {
+	int ready[2], go[2], status;
 	pid_t child;
-	int status;
+	char c;
 
 	if (!trace_write("trace", ""))
 		die("clearing the trace");
+	if (pipe(ready) || pipe(go))
+		die("pipe");
 	child = fork();
 	if (child < 0)
 		die("fork");
 	if (!child)
-		scan_child(len, thp);
+		scan_child(len, thp, ready[1], go[0]);
+	if (read(ready[0], &c, 1) == 1) {
+		numab_switch(true);
+		if (write(go[1], "g", 1) != 1)
+			die("write");
+	}
 	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
 		fprintf(stderr, "tpf-bench: cost: the scanned child failed (status %#x)\n",
 			status);
 		exit(1);
 	}
+	numab_switch(false);
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
 	return scan_longest();
 }
 
-/* Balancing on, scan steps of twice @mib, the tracer on task_numa_work(). */
+/* Scan steps of twice @mib, the tracer on task_numa_work(). */
 static int cost_scan_setup(size_t mib)
 {
 	const char *sysctl = "/proc/sys/kernel/numa_balancing";
@@ -1805,8 +1862,7 @@ static int cost_scan_setup(size_t mib)
 	fclose(f);
 	was = atoi(buf);
 	snprintf(size, sizeof(size), "%zu", 2 * mib);
-	if (!write_file(sysctl, "1") ||
-	    !write_file(NUMAB_DEBUGFS "scan_delay_ms", SCAN_KNOBS_DELAY) ||
+	if (!write_file(NUMAB_DEBUGFS "scan_delay_ms", SCAN_KNOBS_DELAY) ||
 	    !write_file(NUMAB_DEBUGFS "scan_period_min_ms", SCAN_KNOBS_PERIOD) ||
 	    !write_file(NUMAB_DEBUGFS "scan_size_mb", size))
 		die("NUMA balancing knobs");

@@ -468,14 +468,11 @@ def build_rows(runs):
             'NUMA hinting faults', 'info', bench('numa_hint_faults'))
     # n, p and s: the PROT_NONE decisions, per migration and per page out.
     pn = lambda what: lambda r: r['perf'].get(f'tlb_pending_filter:tpf_protnone/{what}')
-    for shape, unit, units, key, goal, what in (
-            ('n', 'migration', 'migrations', 'pgmigrate_success', ('ratio', '0.10'),
-             'migrations of NUMA-hinted PTEs vs zaps'),
-            ('p', 'page paged out', 'pages paged out', 'pswpout', ('ratio', '0.05'),
-             'MADV_PAGEOUT of NUMA-hinted PTEs'),
+    for shape, unit, units, key, goal in (
+            ('n', 'migration', 'migrations', 'pgmigrate_success', ('ratio', '0.10')),
+            ('p', 'page paged out', 'pages paged out', 'pswpout', ('ratio', '0.05')),
             ('s', 'hinting-fault migration', 'hinting-fault migrations',
-             'numa_pages_migrated', [('ratio', '0.10'), ('ratio_count', '0.10')],
-             'hinting-fault migrations, 1 GiB heap')):
+             'numa_pages_migrated', [('ratio', '0.10'), ('ratio_count', '0.10')])):
         if shape not in present:
             continue
         per = lambda get, key=key: lambda r: quotient(get(r), r['bench'].get(key) or None)

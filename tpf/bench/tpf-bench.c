@@ -978,25 +978,42 @@ static const char *const numab_knobs[][2] = {
 	{ "scan_period_max_ms", "100" },
 };
 
+#define NUMAB_SYSCTL	"/proc/sys/kernel/numa_balancing"
+
+/* kernel.numa_balancing's value. */
+static int numab_mode(void)
+{
+	char buf[16] = "";
+	FILE *f = fopen(NUMAB_SYSCTL, "r");
+
+	if (!f || !fgets(buf, sizeof(buf), f))
+		die(NUMAB_SYSCTL);
+	fclose(f);
+	return atoi(buf);
+}
+
+/* Sets kernel.numa_balancing to @mode (1: NUMA_BALANCING_NORMAL). */
+static void numab_set(int mode)
+{
+	char buf[16];
+
+	snprintf(buf, sizeof(buf), "%d", mode);
+	if (!write_file(NUMAB_SYSCTL, buf))
+		die("kernel.numa_balancing");
+}
+
 /*
  * Balancing on (kernel.numa_balancing, NUMA_BALANCING_NORMAL), knobs set,
  * scan steps of @scan_size_mb.
  */
 static int numab_setup(const char *scan_size_mb)
 {
-	const char *sysctl = "/proc/sys/kernel/numa_balancing";
-	char path[128], buf[16] = "";
-	FILE *f = fopen(sysctl, "r");
+	char path[128];
 	size_t i;
-	int mode;
+	int mode = numab_mode();
 
-	if (!f || !fgets(buf, sizeof(buf), f))
-		die(sysctl);
-	fclose(f);
-	mode = atoi(buf);
 	if (!(mode & 1)) {
-		if (!write_file(sysctl, "1"))
-			die("kernel.numa_balancing=1");
+		numab_set(1);
 		mode = 1;
 	}
 	for (i = 0; i < ARRAY_SIZE(numab_knobs); i++) {
@@ -1041,10 +1058,14 @@ struct g_heap {
 	char *area;
 	size_t pages;
 	int *stop;
+	bool writes;		/* every pass writes (s), not only the first */
 	unsigned long passes;
 };
 
-/* Populates the heap, then reads it over and over; "passes" counts both. */
+/*
+ * Populates the heap, then reads it (or, with @writes, writes it) over and
+ * over; "passes" counts them all.
+ */
 static void *g_heap_fn(void *arg)
 {
 	struct g_heap *h = arg;
@@ -1052,7 +1073,10 @@ static void *g_heap_fn(void *arg)
 	touch_write(h->area, h->pages);
 	ADD(h->passes, 1);
 	while (!LOAD(*h->stop)) {
-		touch_read(h->area, h->pages);
+		if (h->writes)
+			touch_write(h->area, h->pages);
+		else
+			touch_read(h->area, h->pages);
 		ADD(h->passes, 1);
 	}
 	return NULL;
@@ -1300,25 +1324,6 @@ static void shape_np(char shape)
 #define S_WORKERS	3
 #define S_SECONDS	10	/* of migrations, after the first scan */
 
-struct s_worker {
-	pthread_t thread;
-	char *area;
-	size_t pages;
-	int *stop;
-	unsigned long passes;
-};
-
-static void *s_worker_fn(void *arg)
-{
-	struct s_worker *w = arg;
-
-	while (!LOAD(*w->stop)) {
-		touch_write(w->area, w->pages);
-		ADD(w->passes, 1);
-	}
-	return NULL;
-}
-
 /* The calling thread's memory policy: bound to @node, or the default. */
 static void bind_to(int node)
 {
@@ -1337,7 +1342,7 @@ static void shape_s(void)
 		"numa_hint_faults_local", "numa_pte_updates",
 	};
 	unsigned long vm[ARRAY_SIZE(counters)], u0, passes = 0;
-	struct s_worker w[S_WORKERS];
+	struct g_heap w[S_WORKERS];
 	struct zapper z = { .pages = 64 };
 	int stop = 0, nodes, mode;
 	size_t i;
@@ -1359,9 +1364,9 @@ static void shape_s(void)
 	touch_write(heap, hlen / psize);
 	bind_to(-1);
 	for (i = 0; i < S_WORKERS; i++) {
-		w[i] = (struct s_worker){ .area = heap + i * slice * psize,
-					  .pages = slice, .stop = &stop };
-		if (pthread_create(&w[i].thread, NULL, s_worker_fn, &w[i]))
+		w[i] = (struct g_heap){ .area = heap + i * slice * psize,
+					.pages = slice, .stop = &stop, .writes = true };
+		if (pthread_create(&w[i].thread, NULL, g_heap_fn, &w[i]))
 			die("pthread_create");
 	}
 	if (pthread_create(&z.thread, NULL, zapper_fn, &z))
@@ -1446,6 +1451,27 @@ static int w_stamp_cmp(const void *x, const void *y)
  * from a mark that finds no stretch open to the next reset, the events put
  * in time order first (the trace merges its CPUs' buffers).
  */
+/* A wp_flush or tpf_test line: counted if it is about a copy of [a, +len). */
+static void w_count_copy(struct w_events *ev, const char *line, char *a, size_t len)
+{
+	const char *p = strstr(line, "addr=");
+	unsigned long addr, buckets;
+
+	if (!p || sscanf(p, "addr=%lx", &addr) != 1 ||
+	    addr < (unsigned long)a || addr >= (unsigned long)a + len)
+		return;
+	if (strstr(line, ": wp_flush: ")) {
+		ev->flushes++;
+		return;
+	}
+	p = strstr(p, "buckets=");
+	if (!p || sscanf(p, "buckets=%lx", &buckets) != 1)
+		return;
+	ev->tests++;
+	ev->full += buckets == ~0UL;
+	ev->hits += !!strstr(p, " hit");
+}
+
 static void w_count(struct w_events *ev, char *a, size_t len)
 {
 	FILE *f = fopen(TRACEFS "/trace", "r");
@@ -1457,37 +1483,25 @@ static void w_count(struct w_events *ev, char *a, size_t len)
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long addr, buckets;
-		bool reset = false;
-		char *p;
+		double mark = trace_stamp(line, ": tpf_mark: ");
+		double reset = trace_stamp(line, ": tpf_reset: ");
 
-		if ((t = trace_stamp(line, ": tpf_mark: ")) >= 0) {
-			ev->marks++;
-		} else if ((t = trace_stamp(line, ": tpf_reset: ")) >= 0) {
-			ev->resets++;
-			reset = true;
-		} else {
-			if ((p = strstr(line, "addr=")) &&
-			    sscanf(p, "addr=%lx", &addr) == 1 &&
-			    addr >= (unsigned long)a && addr < (unsigned long)a + len) {
-				if (strstr(line, ": wp_flush: ")) {
-					ev->flushes++;
-				} else if ((p = strstr(p, "buckets=")) &&
-					   sscanf(p, "buckets=%lx", &buckets) == 1) {
-					ev->tests++;
-					ev->full += buckets == ~0UL;
-					ev->hits += !!strstr(p, " hit");
-				}
-			}
+		if (mark < 0 && reset < 0) {
+			w_count_copy(ev, line, a, len);
 			continue;
 		}
+		if (reset >= 0)
+			ev->resets++;
+		else
+			ev->marks++;
+		t = reset >= 0 ? reset : mark;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 4096;
 			st = realloc(st, cap * sizeof(*st));
 			if (!st)
 				die("realloc");
 		}
-		st[n++] = (struct w_stamp){ .t = t, .reset = reset };
+		st[n++] = (struct w_stamp){ .t = t, .reset = reset >= 0 };
 	}
 	fclose(f);
 	qsort(st, n, sizeof(*st), w_stamp_cmp);
@@ -1720,8 +1734,9 @@ static double cost_faults(char *a, size_t len, size_t step)
  * once.  The child, given a sleeping second thread (a single-threaded
  * process's pages on its own node are not scanned), populates the range,
  * then spins in user space, so that the scheduler tick queues the steps,
- * until numa_pte_updates has moved by the range's pages.  The function_graph tracer times task_numa_work()
- * alone (depth 1): under -icount, its instructions.  The child's longest
+ * until numa_pte_updates has moved by the range's pages.  The
+ * function_graph tracer times task_numa_work() alone (depth 1): under
+ * -icount, its instructions.  The child's longest
  * call is the step that changed the range; the others found nothing to do
  * (the first visit of a VMA only sets up its scan state).
  */
@@ -1741,7 +1756,7 @@ static void scan_child(size_t len, bool thp, int ready, int go)
 {
 	size_t pages = len / psize;
 	unsigned long u0;
-	volatile unsigned long spin = 0;
+	unsigned long spin;
 	char *a = map(len);
 	pthread_t idle;
 	double t0;
@@ -1770,8 +1785,9 @@ static void scan_child(size_t len, bool thp, int ready, int go)
 		_exit(5);
 	t0 = now();
 	while (vmstat_read("numa_pte_updates") - u0 < pages) {
+		/* In user space: a barrier keeps the loop from being folded. */
 		for (spin = 0; spin < 1000000; spin++)
-			;
+			__asm__ __volatile__("" ::: "memory");
 		if (now() - t0 > SCAN_WAIT_S) {
 			fprintf(stderr, "tpf-bench: cost: no scan step over the range in %d s\n",
 				SCAN_WAIT_S);
@@ -1791,7 +1807,10 @@ static double scan_longest(void)
 	if (!f)
 		die(TRACEFS "/trace");
 	while (fgets(line, sizeof(line), f)) {
-		if (!strstr(line, "task_numa_work") || !(p = strstr(line, " us ")))
+		if (!strstr(line, "task_numa_work"))
+			continue;
+		p = strstr(line, " us ");
+		if (!p)
 			continue;
 		while (p > line && p[-1] != ' ')
 			p--;
@@ -1801,13 +1820,6 @@ static double scan_longest(void)
 	}
 	fclose(f);
 	return longest * 1e3;
-}
-
-/* kernel.numa_balancing, NUMA_BALANCING_NORMAL or off. */
-static void numab_switch(bool on)
-{
-	if (!write_file("/proc/sys/kernel/numa_balancing", on ? "1" : "0"))
-		die("kernel.numa_balancing");
 }
 
 /*
@@ -1831,7 +1843,7 @@ static double cost_scan_round(size_t len, bool thp)
 	if (!child)
 		scan_child(len, thp, ready[1], go[0]);
 	if (read(ready[0], &c, 1) == 1) {
-		numab_switch(true);
+		numab_set(1);
 		if (write(go[1], "g", 1) != 1)
 			die("write");
 	}
@@ -1841,7 +1853,7 @@ static double cost_scan_round(size_t len, bool thp)
 			status);
 		exit(1);
 	}
-	numab_switch(false);
+	numab_set(0);
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
@@ -1852,15 +1864,9 @@ static double cost_scan_round(size_t len, bool thp)
 /* Scan steps of twice @mib, the tracer on task_numa_work(). */
 static int cost_scan_setup(size_t mib)
 {
-	const char *sysctl = "/proc/sys/kernel/numa_balancing";
-	char size[32], buf[16] = "";
-	FILE *f = fopen(sysctl, "r");
-	int was;
+	int was = numab_mode();
+	char size[32];
 
-	if (!f || !fgets(buf, sizeof(buf), f))
-		die(sysctl);
-	fclose(f);
-	was = atoi(buf);
 	snprintf(size, sizeof(size), "%zu", 2 * mib);
 	if (!write_file(NUMAB_DEBUGFS "scan_delay_ms", SCAN_KNOBS_DELAY) ||
 	    !write_file(NUMAB_DEBUGFS "scan_period_min_ms", SCAN_KNOBS_PERIOD) ||
@@ -1878,13 +1884,10 @@ static int cost_scan_setup(size_t mib)
 
 static void cost_scan_teardown(int was)
 {
-	char buf[16];
-
 	trace_write("current_tracer", "nop");
 	trace_write("set_graph_function", "");
 	trace_write("max_graph_depth", "0");
-	snprintf(buf, sizeof(buf), "%d", was);
-	write_file("/proc/sys/kernel/numa_balancing", buf);
+	numab_set(was);
 }
 
 static void shape_cost(const char *name, size_t mib, size_t rounds)
@@ -2077,7 +2080,8 @@ int main(int argc, char **argv)
 	}
 	if (argc != 2 || !strchr("abcdefghnpsvw", argv[1][0]) || !argv[1][0] || argv[1][1]) {
 		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p|s|v|w\n"
-			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|migrate|pageout|numa-scan|numa-scan-thp MIB ROUNDS\n"
+			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|\n"
+			"                      migrate|pageout|numa-scan|numa-scan-thp MIB ROUNDS\n"
 			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n");
 		return 2;
 	}

@@ -109,9 +109,12 @@ guest_run() {
 	cp /bin/busybox "$root/bin/busybox"
 	cp /bin/bash-static "$root/bin/bash"
 	cp -a "$GUEST_BIN"/. "$root/tests/"
-	if [ -n "${GUEST_EXTRA_ROOT:-}" ]; then
-		cp -a "$GUEST_EXTRA_ROOT"/. "$root/"
-	fi
+	# GUEST_EXTRA_ROOT: trees laid on the initramfs, colon-separated.
+	local IFS=: extra
+	for extra in ${GUEST_EXTRA_ROOT:-}; do
+		cp -a "$extra"/. "$root/"
+	done
+	unset IFS
 	cp "$list" "$root/tests.list"
 	cp "$REPO/tpf/guest-init.sh" "$root/init"
 	chmod +x "$root/init"

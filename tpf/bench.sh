@@ -48,11 +48,17 @@ REPS=${BENCH_REPS:-7}
 # seconds and a g run, heap population and all, some ten: estimates, to
 # be checked against the first run's log).
 NUMA=${BENCH_NUMA:-1}
+# The first boot (shapes a to w); BENCH_MAIN=0 skips it, to run the NUMA
+# boot alone.
+MAIN=${BENCH_MAIN:-1}
 NUMA_REPS=${BENCH_NUMA_REPS:-3}
+# Redis and Node.js in the NUMA boot (tpf/bench/real-run.sh); 0 skips them.
+REAL=${BENCH_REAL:-1}
 GUEST_SMP=${BENCH_SMP:-4}
 LOGS=${LOGS:-$CACHE/logs}
 BENCH_BIN=$BUILD/bench-bin
 BENCH_ROOT=$BUILD/bench-root
+REAL_ROOT=$BUILD/bench-real-root
 mkdir -p "$LOGS" "$RESULTS"
 
 need_packages "${BUILD_PACKAGES[@]}" "${QEMU_X86_PACKAGES[@]}" "${GUEST_PACKAGES[@]}" \
@@ -67,6 +73,8 @@ COST_NOFILTER=$BUILD/cost-x86_64-nofilter
 
 [ "$COUNTS" != 0 ] || [ "$ICOUNT" != 0 ] ||
 	die "BENCH_COUNTS=0 and BENCH_ICOUNT=0 leave nothing to measure"
+[ "$COUNTS" = 0 ] || [ "$MAIN" != 0 ] || [ "$NUMA" != 0 ] || [ "$ICOUNT" != 0 ] ||
+	die "BENCH_MAIN=0 and BENCH_NUMA=0 leave no count boot, and BENCH_ICOUNT=0 no cost pass"
 : > "$LOGS/bench-build.log"
 if [ "$COUNTS" != 0 ]; then
 	step "[1/6] guest kernel with the filter"
@@ -97,6 +105,8 @@ gcc -O2 -Wall -static -isystem "$GUEST_HDR" \
 	-o "$BENCH_BIN/tpf-bench" "$REPO/tpf/bench/tpf-bench.c" -lpthread ||
 	die "cannot build tpf-bench"
 cp "$REPO/tpf/bench/perf-run.sh" "$BENCH_BIN/perf-run"
+cp "$REPO/tpf/bench/real-run.sh" "$BENCH_BIN/real-run"
+cp "$REPO/tpf/bench/churn.js" "$BENCH_BIN/churn.js"
 perf_bin=$(readlink -f "$(command -v perf)")
 cp "$perf_bin" "$BENCH_ROOT/usr/bin/perf"
 for lib in $(ldd "$perf_bin" | awk '/=> \//{ print $3 } /^\t\/lib/{ print $1 }'); do
@@ -106,6 +116,13 @@ done
 # perf looks for its binary in PATH.
 mkdir -p "$BENCH_ROOT/bin"
 ln -sf /usr/bin/perf "$BENCH_ROOT/bin/perf"
+
+# The real programs of the NUMA boot, from the Debian archive this machine
+# uses (kept in the cache).
+if [ "$COUNTS" != 0 ] && [ "$NUMA" != 0 ] && [ "$REAL" != 0 ]; then
+	rm -rf "$REAL_ROOT"
+	"$REPO/tpf/real-stage.sh" "$CACHE/real-debs" "$REAL_ROOT" || exit 1
+fi
 
 # off, moved, count, filter, off, ...: each mode's runs spread over the
 # whole boot.
@@ -125,6 +142,12 @@ printf '%s\n' "g|./perf-run g" "n|./perf-run n" "p|./perf-run p" "s|./perf-run s
 for shape in n p s; do
 	echo "callers:$shape|./perf-run $shape callers|0,2,4,1|once"
 done >> "$BUILD/bench-numa.list"
+if [ "$REAL" != 0 ]; then
+	for prog in redis node; do
+		echo "real:$prog|./perf-run real $prog"
+		echo "callers:real:$prog|./perf-run real $prog callers|0,2,4,1|once"
+	done >> "$BUILD/bench-numa.list"
+fi
 
 export GUEST_BIN=$BENCH_BIN GUEST_EXTRA_ROOT=$BENCH_ROOT
 # The guest has neither HPET nor ACPI PM timer: when its TSC calibration
@@ -135,10 +158,12 @@ tsc_khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 CLOCK="tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 count_logs=()
 if [ "$COUNTS" != 0 ]; then
-	step "[4/6] counts: shapes a, b, c, h, f, w and v, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
-	guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
-		"tpf_modes=$modes tpf_no_mode_test $CLOCK" || die "benchmark guest failed"
-	count_logs=("$LOGS/bench-filter.log")
+	if [ "$MAIN" != 0 ]; then
+		step "[4/6] counts: shapes a, b, c, h, f, w and v, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
+		guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
+			"tpf_modes=$modes tpf_no_mode_test $CLOCK" || die "benchmark guest failed"
+		count_logs=("$LOGS/bench-filter.log")
+	fi
 	# Two NUMA nodes by NUMA emulation (CONFIG_NUMA_EMU): numa=fake=2
 	# splits the guest's 4 GiB (GUEST_MEM: s's heap is 1 GiB) into two
 	# nodes of 2 GiB.  Every vCPU is on node 0 (getcpu() says so, and
@@ -150,8 +175,9 @@ if [ "$COUNTS" != 0 ]; then
 	# CONFIG_NUMA_BALANCING_DEFAULT_ENABLED); tpf-bench g sets the scan
 	# knobs in debugfs itself.
 	if [ "$NUMA" != 0 ]; then
-		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n, p and s, modes 0,2,4,1 in turn, $NUMA_REPS runs each; IPI callers of n, p and s"
-		GUEST_MEM=4096 guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
+		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n, p and s$([ "$REAL" = 0 ] || echo ", redis and node"), modes 0,2,4,1 in turn, $NUMA_REPS runs each; IPI callers of n, p and s$([ "$REAL" = 0 ] || echo ", redis and node")"
+		GUEST_MEM=4096 GUEST_EXTRA_ROOT=$BENCH_ROOT:$REAL_ROOT \
+			guest_run "$BUILD/bench-numa.list" "$LOGS/bench-numa.log" \
 			"tpf_modes=$numa_modes tpf_no_mode_test numa=fake=2 numa_balancing=enable $CLOCK" ||
 			die "NUMA benchmark guest failed"
 		count_logs+=("$LOGS/bench-numa.log")

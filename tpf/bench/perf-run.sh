@@ -28,8 +28,18 @@
 # perf-run SHAPE ARG...
 # passes the ARGs on: perf-run marks mprotect 64 8 runs tpf-bench marks
 # mprotect 64 8 (simple words only: they are kept in one string).
+#
+# perf-run real PROGRAM [callers] runs real-run PROGRAM (a real program,
+# not tpf-bench) and also counts its tree's madvise() and munmap() calls
+# (raw_syscalls:sys_enter/madvise and /munmap): the gathers that free
+# memory.
 shape=$1
 shift
+cmd="/tests/tpf-bench $shape"
+if [ "$shape" = real ]; then
+	cmd="/tests/real-run $1"
+	shift
+fi
 mode_of() {
 	# "pending [filter] moved count": the bracketed name, as a number.
 	case $(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' \
@@ -41,7 +51,7 @@ mode_of() {
 }
 if [ "${1:-}" = callers ]; then
 	perf record -q -g -o /tmp/perf.data -e tlb:tlb_flush --filter "reason == 4" \
-		-- /tests/tpf-bench "$shape"
+		-- $cmd
 	rc=$?
 	perf script -i /tmp/perf.data -F ip,sym 2>/dev/null | awk '
 		function cause(chain) {
@@ -92,20 +102,25 @@ if [ -z "$notrace" ]; then
 		set -- "$@" -e $ev -e $ev --filter "flush == 1" \
 			-e $ev --filter "pending == 1"
 	fi
+	# x86_64's numbers: madvise 28, munmap 11.
+	[ "$shape" = real ] && set -- "$@" -e raw_syscalls:sys_enter --filter "id == 28" \
+		-e raw_syscalls:sys_enter --filter "id == 11"
 fi
 set -- "$@" -e page-faults
 
 mode=$(mode_of)
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.before
 # $args unquoted: split into its words.
-perf stat -x, -o /tmp/perf.out "$@" -- /tests/tpf-bench "$shape" $args
+perf stat -x, -o /tmp/perf.out "$@" -- $cmd $args
 rc=$?
 grep '^nr_tlb_' /proc/vmstat > /tmp/vm.after
 grep -v -e '^#' -e '^$' /tmp/perf.out |
 	awk -F, -v reasons="$reasons" '
-		BEGIN { n = split(reasons, reason, " "); split("all flush pending", pn, " ") }
+		BEGIN { n = split(reasons, reason, " "); split("all flush pending", pn, " ")
+			split("madvise munmap", sc, " ") }
 		$3 == "tlb:tlb_flush" { $3 = $3 "/reason=" reason[++i] }
 		$3 == "tlb_pending_filter:tpf_protnone" { $3 = $3 "/" pn[++j] }
+		$3 == "raw_syscalls:sys_enter" { $3 = $3 "/" sc[++k] }
 		{ print "PERF " $1 "," $2 "," $3 }'
 paste -d' ' /tmp/vm.before /tmp/vm.after | awk '{ print "VMSTAT", $1, $4 - $2 }'
 echo "MODE tlb_pending_filter $mode"

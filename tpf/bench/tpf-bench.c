@@ -32,6 +32,9 @@
  *   tpf-bench w   copies between two uffd-wp regions whose single pages two
  *                 threads write-protect in overlapping loops (saturation)
  *   tpf-bench v   the same, each thread write-protecting its whole region
+ *   tpf-bench push PID SECONDS
+ *                 moves process PID's pages to node 1 every SECONDS until
+ *                 it exits, for the real programs (tpf/bench/real-run.sh)
  *   tpf-bench cost OP MIB ROUNDS
  *                 the cost of one deferral or one fault, for the pass where
  *                 guest time counts instructions (see shape_cost())
@@ -1401,6 +1404,40 @@ static void shape_s(void)
 }
 
 /*
+ * tpf-bench push PID SECONDS, for the real programs of real-run.sh.  The
+ * guest's vCPUs are all on node 0, so a program's memory stays there and
+ * balancing has nothing to migrate.  Every @secs, migrate_pages(2) moves
+ * @pid's pages from node 0 to node 1, as a scheduler that moved the
+ * program's threads to the other node of a real two-node machine would
+ * leave them remote; balancing (turned on, knobs as for g) migrates them
+ * back on hinting faults.  Until @pid is gone; prints how many calls it
+ * made and how many pages they left behind.
+ */
+static void push(pid_t pid, unsigned int secs)
+{
+	unsigned long from = 1UL << 0, to = 1UL << 1, calls = 0, left = 0;
+	long ret;
+
+	if (numa_nodes() < 2) {
+		fprintf(stderr, "tpf-bench: push: %d NUMA node(s), needs two\n",
+			numa_nodes());
+		exit(1);
+	}
+	numab_setup("256");
+	for (;;) {
+		ret = syscall(__NR_migrate_pages, pid, 8 * sizeof(from), &from, &to);
+		if (ret < 0 && errno == ESRCH)
+			break;
+		if (ret < 0)
+			die("migrate_pages");
+		calls++;
+		left += ret;
+		sleep(secs);
+	}
+	printf("pushes %lu left %lu\n", calls, left);
+}
+
+/*
  * Shape w: saturation.  Two threads each write-protect and un-protect
  * random single pages of a uffd-wp region of their own, one region
  * FAR_GAP below and one FAR_GAP above a third, in which a writer copies
@@ -2073,6 +2110,10 @@ int main(int argc, char **argv)
 			   strtoul(argv[4], NULL, 0));
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "push")) {
+		push(strtol(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
+		return 0;
+	}
 	if (argc == 5 && !strcmp(argv[1], "marks")) {
 		shape_marks(argv[2], strtoul(argv[3], NULL, 0),
 			    strtoul(argv[4], NULL, 0));
@@ -2082,7 +2123,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: tpf-bench a|b|c|d|e|f|g|h|n|p|s|v|w\n"
 			"       tpf-bench cost mprotect|uffd-wp|clear-refs|copy|copy-plain|thp-copy|\n"
 			"                      migrate|pageout|numa-scan|numa-scan-thp MIB ROUNDS\n"
-			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n");
+			"       tpf-bench marks mprotect|uffd-wp|clear-refs MIB CALLS\n"
+			"       tpf-bench push PID SECONDS\n");
 		return 2;
 	}
 	switch (argv[1][0]) {

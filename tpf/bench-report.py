@@ -117,6 +117,9 @@ def problem(r):
     """Why a run does not count, or None."""
     b = r['bench']
     shape = r['shape'].split(':')[-1]
+    if r['shape'].startswith(('real:', 'callers:real:')) and b and \
+            b.get('shape') == 'real' and not b.get('pgmigrate_success'):
+        return 'no migration in the run'
     if shape in ('n', 'p', 's') and b and b.get('shape') == shape and \
             b.get('nodes', 0) < 2:
         return f"{b.get('nodes')} NUMA node(s): {shape} needs two"
@@ -326,6 +329,10 @@ def print_cost_table(rows):
     print()
 
 
+# The real programs' two-letter names in the mail table.
+MAIL_SHAPE = {'real:redis': 'rd', 'real:node': 'js'}
+
+
 def mail_table(rows, crows):
     """The same numbers in at most 72 columns, for a cover letter."""
     out = ['Counts (4 vCPUs, TCG; medians of the runs of each mode; targets:',
@@ -333,17 +340,20 @@ def mail_table(rows, crows):
     extra = [text for text, there in (
         ('for d filter marks per call', any(r['_kind'] == 'marks' for r in rows)),
         ('g, n, p and s in a boot with two NUMA nodes',
-         any(r['shape'] in ('g', 'n', 'p', 's') for r in rows))) if there]
+         any(r['shape'] in ('g', 'n', 'p', 's') for r in rows)),
+        ('rd redis and js Node.js in that boot too',
+         any(r['shape'] in MAIL_SHAPE for r in rows))) if there]
     if extra:
         out[-1] = out[-1][:-2] + ','
-        out.append('; '.join(extra) + '):')
+        out += [e + (';' if i < len(extra) - 1 else '):') for i, e in enumerate(extra)]
     out += ['', f"{'':<2} {'':<22} {'off':>8} {'moved':>8} {'count':>8} {'filter':>8}  target"]
     for r in (r for r in rows if r['_kind'] != 'cause'):
         short = r['_short'].replace('\n', ' ')[:22]
         ok = met(r)
         verdict = '' if ok is None else ' met' if ok else ' NOT met'
         goal = ','.join(goal_text(g) for g in r['_goals']) + verdict
-        out.append(f"{r['shape']:<2} {short:<22} {fmt(r['off']):>8} {fmt(r['moved']):>8} "
+        shape = MAIL_SHAPE.get(r['shape'], r['shape'])
+        out.append(f"{shape:<2} {short:<22} {fmt(r['off']):>8} {fmt(r['moved']):>8} "
                    f"{fmt(r['count']):>8} {fmt(r['on']):>8}  {goal}")
     if crows:
         out += ['', 'Costs in instructions (QEMU -icount, one vCPU; off = the same config',
@@ -495,6 +505,47 @@ def build_rows(runs):
                 get = (lambda r, cause=cause:
                        quotient(r['cause'].get(cause), r['bench'].get(key) or None))
                 add(cshape, f'  IPIs per {unit} from {cause}', cause, 'cause', get)
+    # The real programs (real-run.sh): counts of their own process tree,
+    # per migration (the pages moved to node 1 by tpf-bench push and the
+    # hinting-fault migrations that bring them back, both in
+    # pgmigrate_success), and what they did.  No target: the verdict
+    # must read the same as the shapes' (n, s).
+    syscall = lambda name: lambda r: r['perf'].get(f'raw_syscalls:sys_enter/{name}')
+    for prog, what in (('redis', 'redis-server, redis-benchmark'),
+                       ('node', 'Node.js, churn.js')):
+        shape = f'real:{prog}'
+        if shape not in present:
+            continue
+        per = lambda get: lambda r: quotient(get(r), r['bench'].get('pgmigrate_success') or None)
+        add(shape, f'TLB shootdown IPIs per migration ({what})',
+            'shootdown\nIPIs', 'count', per(ipis), per_op=True)
+        add(shape, 'remote TLB flushes per migration (vmstat)',
+            'remote\nflushes', 'count', per(remote), per_op=True)
+        add(shape, 'PROT_NONE flush decisions per migration',
+            'PROT_NONE\nflushes', 'count', per(pn('flush')), per_op=True)
+        add(shape, '  PROT_NONE PTEs met while a flush was pending, per migration',
+            'PROT_NONE\nPTEs met', 'info', per(pn('all')))
+        add(shape, '  shootdown IPIs in the run', 'IPIs', 'info', ipis)
+        add(shape, '  PROT_NONE flush decisions in the run', 'PROT_NONE flushes',
+            'info', pn('flush'))
+        add(shape, '  PROT_NONE PTEs met while a flush was pending, in the run',
+            'PTEs met', 'info', pn('all'))
+        add(shape, 'migrations in the run (pgmigrate_success, vmstat)',
+            'migrations', 'info', bench('pgmigrate_success'))
+        add(shape, '  of which NUMA hinting (numa_pages_migrated)',
+            'hinting migrations', 'info', bench('numa_pages_migrated'))
+        add(shape, 'madvise() calls of the program (its gathers that free)',
+            'madvise', 'info', syscall('madvise'))
+        add(shape, 'munmap() calls of the program', 'munmap', 'info', syscall('munmap'))
+        units = values(runs, shape, '1', lambda r: r['bench'].get('unit'))
+        add(shape, f"its own figure, {units[0] if units else '?'} (TCG: not a machine's)",
+            'figure', 'info', bench('figure'))
+        cshape = f'callers:{shape}'
+        if cshape in present:
+            for cause in CAUSES:
+                get = (lambda r, cause=cause:
+                       quotient(r['cause'].get(cause), r['bench'].get('pgmigrate_success') or None))
+                add(cshape, f'  IPIs per migration from {cause}', cause, 'cause', get)
     # d's deferrals: the filter's marks per call, mode 1 only.
     per_call = lambda r: quotient(r['perf'].get('tlb_pending_filter:tpf_mark'),
                                   r['bench'].get('calls'))
@@ -550,6 +601,8 @@ PANEL_TITLE = {
     ('n', 'count'): 'n: per migration, PROT_NONE PTEs',
     ('p', 'count'): 'p: per page, MADV_PAGEOUT',
     ('s', 'count'): 's: per migration, 1 GiB heap',
+    ('real:redis', 'count'): 'redis: per migration',
+    ('real:node', 'count'): 'Node.js: per migration',
 }
 
 
@@ -712,8 +765,8 @@ def plot(rows, png):
             panels.append((key, [r]))
     runs = max((r['runs'] for r in rows), default=0)
     # g's boot makes fewer runs (BENCH_NUMA_REPS).
-    fewer = sorted({(r['shape'], r['runs']) for r in rows if r['runs'] < runs})
-    fewer = f" ({', '.join(f'{s}: {n}' for s, n in fewer)})" if fewer else ''
+    fewer = sorted({r['runs'] for r in rows if r['runs'] < runs})
+    fewer = f" (NUMA boot: {', '.join(map(str, fewer))})" if fewer else ''
     cols = 4
     nrows = (len(panels) + 1 + cols - 1) // cols
     script = [

@@ -4,8 +4,9 @@
 # tpf/bench-report.py on synthetic serial logs, without a guest: a filter
 # boot with modes 0,2,4,1 and shapes a, b, c, h, f, w and v, and shape d's
 # marks runs (tpf-bench marks, mode 1 only), as bench.sh lists them; a
-# second boot with two NUMA nodes and shapes g, n, p and s, 3 runs per
-# mode, and one callers run per mode of n, p and s; and the
+# second boot with two NUMA nodes and shapes g, n, p and s and the real
+# programs (real:redis, real:node), 3 runs per mode, and one callers run
+# per mode of each but g; and the
 # deterministic pass's boots (tpf-bench cost) on the filter kernel (modes 0
 # and 1) and on the CONFIG_TLB_PENDING_FILTER=n kernel (n), in the format
 # guest-init.sh and perf-run.sh print, passed to the report in bench.sh's
@@ -14,8 +15,9 @@
 # refused, that a cost run whose rounds spread by 0.5 % or more fails the
 # report, that an mprotect() that marks the filter misses its target
 # (reported NOT met, as every missed target is, without failing the
-# report), and that a g run that saw no NUMA scan, or one node only, is
-# refused.  The numbers are made up.
+# report), and that a g run that saw no NUMA scan, or one node only, and
+# a real program's run without migrations, are refused.  The numbers are
+# made up.
 #
 #   bench-report-test.sh [WORKDIR]     (default /tmp/bench-synth)
 #
@@ -80,12 +82,13 @@ def run(shape, mode):
 # third, so that g's stay what they were.
 rng_new = random.Random(2)
 rng_np = random.Random(3)
+rng_real = random.Random(4)
 
 # Per run of f, g or marks: (tpf-bench JSON, perf counts in perf-run's
 # event order, rc, what tpf-bench printed to stderr after its JSON).
 # mprotect_marks: tpf_mark per mprotect() call (0: it must not mark);
 # scan: NUMA hinting scans during g's copies; nodes: g's NUMA nodes.
-def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2):
+def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2, migrations=True):
     R = rng_new
     perf, rc, err = {}, 0, None
     if shape == 'f':
@@ -118,6 +121,25 @@ def run_new(shape, mode, mprotect_marks=0, scan=True, nodes=2):
             rc = 1
             err = ('tpf-bench: g: no NUMA hinting scan during the copies '
                    '(numa_pte_updates did not move)')
+    elif shape.startswith(('real:', 'callers:real:')):
+        # A real program: 20000 migrations, 5000 PROT_NONE PTEs met with a
+        # gather open; the mm-wide answer flushes them all, the count and
+        # the filter few.  migrations=0: the pusher never moved a page.
+        R = rng_real
+        prog = shape.split(':')[-1]
+        mig = n(20000, R=R) if migrations else 0
+        met_ = n(5000, R=R)
+        bench = {'shape': 'real', 'program': prog, 'figure': 1234.5 if prog == 'redis' else 3.5,
+                 'unit': 'requests/s' if prog == 'redis' else 'batches/s',
+                 'seconds': 50.0, 'pushes': 25, 'pgmigrate_success': mig,
+                 'numa_pages_migrated': mig // 2, 'numa_hint_faults': n(30000, R=R),
+                 'numa_pte_updates': n(60000, R=R)}
+        perf['tlb:tlb_flush/reason=4'] = n({'0': 10000, '2': 9800, '4': 6200, '1': 6000}[mode], R=R)
+        perf['tlb_pending_filter:tpf_protnone/all'] = met_
+        perf['tlb_pending_filter:tpf_protnone/flush'] = {'0': met_, '2': met_, '4': 60, '1': 10}[mode]
+        perf['tlb_pending_filter:tpf_protnone/pending'] = met_
+        perf['raw_syscalls:sys_enter/madvise'] = n(2500, R=R)
+        perf['raw_syscalls:sys_enter/munmap'] = n(4800, R=R)
     elif shape in ('n', 'p', 's') or shape.startswith('callers:'):
         # PROT_NONE PTEs met about one per operation; the mm-wide answer
         # flushes nearly all (n: the zapper's gathers; p: the pageout's
@@ -220,6 +242,8 @@ def log(path, modes, tests, ran=lambda m: m, kernel='6.12.0',
 # 1 only; g, n and p in the NUMA boot.
 FILTER_LIST = list('abchfwv') + [(f'marks:{op}', '1') for op in ('mprotect', 'uffd-wp', 'clear-refs')]
 NUMA_LIST = list('gnps') + [(f'callers:{s}', '0,2,4,1', 'once') for s in 'nps']
+NUMA_LIST += [x for p in ('redis', 'node')
+              for x in (f'real:{p}', (f'callers:real:{p}', '0,2,4,1', 'once'))]
 NUMA_REPS = 3
 MODES4 = ['0', '2', '4', '1']
 
@@ -264,6 +288,9 @@ log(f'{work}/bench-numa-noscan.log', MODES4 * NUMA_REPS, ['g'],
     kw=lambda shape, mode, rep: {'scan': not (mode == '1' and rep == 1)})
 log(f'{work}/bench-numa-onenode.log', MODES4 * NUMA_REPS, ['g'],
     kw=lambda shape, mode, rep: {'nodes': 1})
+# Real programs whose mode-1 runs migrated nothing.
+log(f'{work}/bench-real-nomig.log', MODES4 * NUMA_REPS, ['real:redis'],
+    kw=lambda shape, mode, rep: {'migrations': mode != '1'})
 EOF
 
 ok() { echo "ok: bench-report: $1"; }
@@ -292,13 +319,14 @@ keys = ["shape", "metric", "off", "moved", "count", "on", "ratio", "ratio_moved"
 count = [r for r in rows if r.get('clock') != 'instructions']
 cost = [r for r in rows if r.get('clock') == 'instructions']
 check('every count row has exactly the documented keys', all(list(r) == keys for r in count))
-check('count shapes a b c d f g h n p s v w, and the callers of n, p and s',
+check('count shapes a b c d f g h n p s v w, the real programs, and the callers of n, p, s and those',
       sorted({r['shape'] for r in count}) ==
-      ['a', 'b', 'c', 'callers:n', 'callers:p', 'callers:s', 'd', 'f', 'g', 'h',
-       'n', 'p', 's', 'v', 'w'])
-check('7 runs per mode in every count row, 3 in g, n, p and s (the NUMA boot), 1 for callers',
+      ['a', 'b', 'c', 'callers:n', 'callers:p', 'callers:real:node', 'callers:real:redis',
+       'callers:s', 'd', 'f', 'g', 'h', 'n', 'p', 'real:node', 'real:redis', 's', 'v', 'w'])
+check('7 runs per mode in every count row, 3 in the NUMA boot\'s, 1 for callers',
       all(r['runs'] == (1 if r['shape'].startswith('callers:') else
-                        3 if r['shape'] in 'gnps' else 7) for r in count))
+                        3 if r['shape'] in 'gnps' or r['shape'].startswith('real:') else 7)
+          for r in count))
 check('9 cost rows, shapes d, e and s (the NUMA scan step)',
       len(cost) == 9 and {r['shape'] for r in cost} == {'d', 'e', 's'})
 scan = [r for r in cost if r['op'] == 'numa-scan']
@@ -316,7 +344,21 @@ check('copy faults have no per-table cost',
       all(r['per_table_off'] is None for r in cost if r['shape'] == 'e'))
 check('every count shape leads with its shootdown IPIs',
       all([r for r in count if r['shape'] == s][0]['metric'].startswith('TLB shootdown IPIs')
-          for s in 'abchfwvgnps'))
+          for s in list('abchfwvgnps') + ['real:redis', 'real:node']))
+for prog, unit in (('redis', 'requests/s'), ('node', 'batches/s')):
+    rs = [r for r in count if r['shape'] == f'real:{prog}']
+    pn = [r for r in rs if r['metric'] == 'PROT_NONE flush decisions per migration']
+    fig = [r for r in rs if r['metric'].startswith('its own figure')]
+    sysc = [r for r in rs if r['metric'].startswith(('madvise', 'munmap'))]
+    check(f'real:{prog}: 12 rows, no target; PROT_NONE flushes per migration 0.25 off, '
+          f'count and filter near 0; figure in {unit}; madvise and munmap counted',
+          len(rs) == 12 and all(r['target'] == 'report' for r in rs) and len(pn) == 1 and
+          0.2 < pn[0]['off'] < 0.3 and pn[0]['count'] < 0.01 and pn[0]['on'] < 0.001 and
+          len(fig) == 1 and unit in fig[0]['metric'] and fig[0]['on'] > 0 and
+          len(sysc) == 2 and all(r['on'] > 1000 for r in sysc))
+    causes = [r for r in count if r['shape'] == f'callers:real:{prog}']
+    check(f'callers:real:{prog}: seven causes of IPIs per migration',
+          len(causes) == 7 and all(r['on'] is not None for r in causes))
 a = [r for r in rows if r['shape'] == 'a' and 'do_wp_page' in r['metric']][0]
 check('a: off 738ish, moved, count and filter 0',
       690 < a['off'] < 790 and a['moved'] == 0 and a['count'] == 0 and a['on'] == 0 and
@@ -473,5 +515,16 @@ if [ $onenode_rc -ne 0 ] && [ "$refused" = 12 ] &&
 	ok "g runs in a one-node guest are refused and fail the report"
 else
 	bad "g runs in a one-node guest were not refused (exit $onenode_rc, $refused refused)"
+fi
+# A real program whose runs migrated nothing: per migration means nothing.
+python3 "$REPO/tpf/bench-report.py" "$WORK/out-nomig" "$WORK/bench-real-nomig.log" \
+	> "$WORK/report-nomig.txt" 2>&1
+nomig_rc=$?
+refused=$(grep -c '^run failed: shape real:redis mode 1: no migration in the run' "$WORK/report-nomig.txt")
+if [ $nomig_rc -ne 0 ] && [ "$refused" = 3 ] &&
+	grep -q '^real:redis  *PROT_NONE flush decisions per migration .* - ' "$WORK/report-nomig.txt"; then
+	ok "real-program runs without migrations are refused and fail the report"
+else
+	bad "real-program runs without migrations were not refused (exit $nomig_rc, $refused refused)"
 fi
 exit $rc

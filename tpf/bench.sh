@@ -54,6 +54,16 @@ MAIN=${BENCH_MAIN:-1}
 NUMA_REPS=${BENCH_NUMA_REPS:-3}
 # Redis and Node.js in the NUMA boot (tpf/bench/real-run.sh); 0 skips them.
 REAL=${BENCH_REAL:-1}
+# The NUMA boot's shapes: BENCH_NUMA_SHAPES= (empty) leaves the real
+# programs alone.
+NUMA_SHAPES=${BENCH_NUMA_SHAPES-g n p s}
+for shape in $NUMA_SHAPES; do
+	case $shape in
+	g|n|p|s) ;;
+	*) die "BENCH_NUMA_SHAPES: '$shape' is not a shape of the NUMA boot (g, n, p, s)" ;;
+	esac
+done
+[ -n "${NUMA_SHAPES// }" ] || [ "$REAL" != 0 ] || NUMA=0
 GUEST_SMP=${BENCH_SMP:-4}
 LOGS=${LOGS:-$CACHE/logs}
 BENCH_BIN=$BUILD/bench-bin
@@ -137,10 +147,12 @@ for op in mprotect uffd-wp clear-refs; do
 	echo "marks:$op|./perf-run marks $op 64 8|1"
 done >> "$BUILD/bench.list"
 # The callers runs: once per mode, the first time it comes.
-printf '%s\n' "g|./perf-run g" "n|./perf-run n" "p|./perf-run p" "s|./perf-run s" \
-	> "$BUILD/bench-numa.list"
-for shape in n p s; do
-	echo "callers:$shape|./perf-run $shape callers|0,2,4,1|once"
+: > "$BUILD/bench-numa.list"
+for shape in $NUMA_SHAPES; do
+	echo "$shape|./perf-run $shape"
+done >> "$BUILD/bench-numa.list"
+for shape in $NUMA_SHAPES; do
+	[ "$shape" = g ] || echo "callers:$shape|./perf-run $shape callers|0,2,4,1|once"
 done >> "$BUILD/bench-numa.list"
 if [ "$REAL" != 0 ]; then
 	for prog in redis node; do
@@ -175,7 +187,7 @@ if [ "$COUNTS" != 0 ]; then
 	# CONFIG_NUMA_BALANCING_DEFAULT_ENABLED); tpf-bench g sets the scan
 	# knobs in debugfs itself.
 	if [ "$NUMA" != 0 ]; then
-		step "[4/6] counts, a second boot with two NUMA nodes: shapes g, n, p and s$([ "$REAL" = 0 ] || echo ", redis and node"), modes 0,2,4,1 in turn, $NUMA_REPS runs each; IPI callers of n, p and s$([ "$REAL" = 0 ] || echo ", redis and node")"
+		step "[4/6] counts, a second boot with two NUMA nodes: ${NUMA_SHAPES:+shapes $NUMA_SHAPES }$([ "$REAL" = 0 ] || echo "redis node"), modes 0,2,4,1 in turn, $NUMA_REPS runs each, and one with the IPIs' callers but g's"
 		# The real programs add about two minutes per mode and run
 		# (redis's some 65 s, node's some 55 s): twice the timeout.
 		numa_timeout=$GUEST_TIMEOUT

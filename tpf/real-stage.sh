@@ -25,6 +25,10 @@ die() {
 }
 
 [ $# -eq 2 ] || die "usage: real-stage.sh DEBS ROOT"
+for tool in "apt-get apt" "apt-cache apt" "dpkg-deb dpkg" "ldd libc-bin"; do
+	command -v "${tool% *}" > /dev/null ||
+		die "real-stage.sh needs ${tool% *}: install it with apt-get install -y ${tool#* }"
+done
 debs=$1
 root=$2
 stage=$debs/stage

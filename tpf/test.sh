@@ -25,7 +25,7 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 }
 
 # --- The protocol model and the tooling's handling of bad input ----------
-step "model checking tpf/model/tlb_pending_filter.pml with spin"
+step "model checking tpf/model/tlb_pending_filter.pml and its slot variant with spin"
 checks model "$REPO/tpf/model/check.sh" "$CACHE/model"
 if [ -z "${KSRC:-}" ]; then
 	step "tooling tests"

@@ -19,7 +19,9 @@
 # a heap larger than a scan step), and n, p and s once more per mode with
 # the call chain of every shootdown IPI recorded (perf-run callers), in a
 # second boot of the same kernel with two NUMA nodes and 4 GiB
-# (BENCH_NUMA=0 skips it).
+# (BENCH_NUMA=0 skips it, BENCH_NUMA_SHAPES chooses its shapes), where
+# two real programs from the Debian archive, redis and Node.js, run too
+# (tpf/real-stage.sh, tpf/bench/real-run.sh; BENCH_REAL=0 leaves them out).
 #
 # Costs (BENCH_ICOUNT=0 skips them, BENCH_COUNTS=0 the counts): shapes d
 # (the deferral side: mprotect, UFFDIO_WRITEPROTECT, soft-dirty

@@ -741,7 +741,7 @@ def plot_legend(runs_per_mode, fewer=''):
         'b: measured false-positive rate / theory',
         f'medians over {runs_per_mode} runs per mode{fewer}',
         'counts: log scale, 0 drawn at 0.5;',
-        '    n, p, s per operation: linear',
+        '    n, p, s, programs per op.: linear',
         'red dashes: goal = target ratio x the',
         '    mode it is relative to',
     ]

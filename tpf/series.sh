@@ -223,7 +223,9 @@ bench=$REPO/bench-results/bench-mail.txt
 # The base: the tarball has no git history, so name the release and the
 # Debian package that carries it.
 if [ -n "$BASE_COMMIT" ]; then
-	base="Based on $(g describe --tags --always tpf-base 2>/dev/null) ($kver); base-commit below."
+	# The tree's own name for the commit (v7.3.4 in a stable tree), not
+	# the tag this script put there.
+	base="Based on $(g describe --tags --always --exclude tpf-base tpf-base 2>/dev/null) ($kver); base-commit below."
 else
 	debver=$(sed -n 's/^linux-source-[0-9.]*_\(.*\)_all\.deb$/\1/p' "$PRISTINE/.tpf-extracted")
 	[ -n "$debver" ] || debver=$(dpkg-query -W -f='${Version}' "linux-source-$KVER_WANT" 2>/dev/null)

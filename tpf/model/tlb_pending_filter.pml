@@ -43,7 +43,7 @@
  * to the code.
  *
  * Bounds: NDEFER=3, ROUNDS=2, NFAULT=1 by default, a full search of about
- * 21 million states (1.4 GB, half a minute with COLLAPSE).  One faulter
+ * 14 million states (half a minute with COLLAPSE).  One faulter
  * loses nothing: a faulter writes nothing shared but its page-table lock,
  * which only ever holds others back, so deleting a second faulter's steps
  * from a trace that violates the assertion leaves a valid trace with the
@@ -128,9 +128,9 @@ inline unregister(me_last)
 }
 
 /*
- * tlb_pending_filter_lower() and _raise(): a load (test before set), then,
- * if the bound does not cover a yet, the cmpxchg loop, i.e. one atomic min
- * (max) that re-checks the bound it writes.
+ * tlb_pending_filter_extend(), lowering lo or raising hi: a load (test
+ * before set), then, if the bound does not cover a yet, the cmpxchg loop,
+ * i.e. one atomic min (max) that re-checks the bound it writes.
  */
 inline extend_span(a)
 {

@@ -478,6 +478,18 @@ def build_rows(runs):
             'NUMA hinting faults', 'info', bench('numa_hint_faults'))
     # n, p and s: the PROT_NONE decisions, per migration and per page out.
     pn = lambda what: lambda r: r['perf'].get(f'tlb_pending_filter:tpf_protnone/{what}')
+    # A run's count divided by its operations, tpf-bench's JSON member key.
+    per_op = lambda get, key: lambda r: quotient(get(r), r['bench'].get(key) or None)
+
+    def cause_rows(shape, unit, key):
+        """The IPIs by cause per operation, from shape's callers runs."""
+        cshape = f'callers:{shape}'
+        if cshape not in present:
+            return
+        for cause in CAUSES:
+            get = lambda r, cause=cause: r['cause'].get(cause)
+            add(cshape, f'  IPIs per {unit} from {cause}', cause, 'cause', per_op(get, key))
+
     for shape, unit, units, key, goal in (
             ('n', 'migration', 'migrations', 'pgmigrate_success', ('ratio', '0.10')),
             ('p', 'page paged out', 'pages paged out', 'pswpout', ('ratio', '0.05')),
@@ -485,7 +497,7 @@ def build_rows(runs):
              'numa_pages_migrated', [('ratio', '0.10'), ('ratio_count', '0.10')])):
         if shape not in present:
             continue
-        per = lambda get, key=key: lambda r: quotient(get(r), r['bench'].get(key) or None)
+        per = lambda get, key=key: per_op(get, key)
         add(shape, f'TLB shootdown IPIs per {unit} (tlb_flush reason 4)',
             'shootdown\nIPIs', 'count', per(ipis), per_op=True)
         add(shape, f'remote TLB flushes per {unit} (vmstat)',
@@ -499,12 +511,7 @@ def build_rows(runs):
         add(shape, f'{units} in the run ({key}, vmstat)',
             units, 'info', bench(key))
         # The IPIs by cause, from one run per mode with call chains.
-        cshape = f'callers:{shape}'
-        if cshape in present:
-            for cause in CAUSES:
-                get = (lambda r, cause=cause:
-                       quotient(r['cause'].get(cause), r['bench'].get(key) or None))
-                add(cshape, f'  IPIs per {unit} from {cause}', cause, 'cause', get)
+        cause_rows(shape, unit, key)
     # The real programs (real-run.sh): counts of their own process tree,
     # per migration (the pages moved to node 1 by tpf-bench push and the
     # hinting-fault migrations that bring them back, both in
@@ -516,7 +523,7 @@ def build_rows(runs):
         shape = f'real:{prog}'
         if shape not in present:
             continue
-        per = lambda get: lambda r: quotient(get(r), r['bench'].get('pgmigrate_success') or None)
+        per = lambda get: per_op(get, 'pgmigrate_success')
         add(shape, f'TLB shootdown IPIs per migration ({what})',
             'shootdown\nIPIs', 'count', per(ipis), per_op=True)
         add(shape, 'remote TLB flushes per migration (vmstat)',
@@ -540,12 +547,7 @@ def build_rows(runs):
         units = values(runs, shape, '1', lambda r: r['bench'].get('unit'))
         add(shape, f"its own figure, {units[0] if units else '?'} (TCG: not a machine's)",
             'figure', 'info', bench('figure'))
-        cshape = f'callers:{shape}'
-        if cshape in present:
-            for cause in CAUSES:
-                get = (lambda r, cause=cause:
-                       quotient(r['cause'].get(cause), r['bench'].get('pgmigrate_success') or None))
-                add(cshape, f'  IPIs per migration from {cause}', cause, 'cause', get)
+        cause_rows(shape, 'migration', 'pgmigrate_success')
     # d's deferrals: the filter's marks per call, mode 1 only.
     per_call = lambda r: quotient(r['perf'].get('tlb_pending_filter:tpf_mark'),
                                   r['bench'].get('calls'))

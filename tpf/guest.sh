@@ -110,11 +110,11 @@ guest_run() {
 	cp /bin/bash-static "$root/bin/bash"
 	cp -a "$GUEST_BIN"/. "$root/tests/"
 	# GUEST_EXTRA_ROOT: trees laid on the initramfs, colon-separated.
-	local IFS=: extra
-	for extra in ${GUEST_EXTRA_ROOT:-}; do
+	local extras extra
+	IFS=: read -ra extras <<< "${GUEST_EXTRA_ROOT:-}"
+	for extra in "${extras[@]}"; do
 		cp -a "$extra"/. "$root/"
 	done
-	unset IFS
 	cp "$list" "$root/tests.list"
 	cp "$REPO/tpf/guest-init.sh" "$root/init"
 	chmod +x "$root/init"

@@ -1416,11 +1416,11 @@ static void shape_s(void)
 static void push(pid_t pid, unsigned int secs)
 {
 	unsigned long from = 1UL << 0, to = 1UL << 1, calls = 0, left = 0;
+	int nodes = numa_nodes();
 	long ret;
 
-	if (numa_nodes() < 2) {
-		fprintf(stderr, "tpf-bench: push: %d NUMA node(s), needs two\n",
-			numa_nodes());
+	if (nodes < 2) {
+		fprintf(stderr, "tpf-bench: push: %d NUMA node(s), needs two\n", nodes);
 		exit(1);
 	}
 	numab_setup("256");

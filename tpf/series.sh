@@ -64,8 +64,16 @@ ok() { echo "ok: series: $1"; }
 bad() { echo "FAILED: series: $1"; }
 g() { git -C "$TREE" "$@"; }
 
-ident_name=$(git -C "$REPO" config user.name) || die "series: no git user.name in $REPO"
-ident_mail=$(git -C "$REPO" config user.email) || die "series: no git user.email in $REPO"
+# The Signed-off-by: the git identity configured for the repository, or,
+# on a machine with none (a fresh CI host), the author of its last commit.
+ident_name=$(git -C "$REPO" config user.name) &&
+ident_mail=$(git -C "$REPO" config user.email) || {
+	ident_name=$(git -C "$REPO" log -1 --format=%an 2>/dev/null) &&
+	ident_mail=$(git -C "$REPO" log -1 --format=%ae 2>/dev/null) &&
+	[ -n "$ident_name" ] ||
+		die "series: no git user.name and user.email in $REPO, and no commit to take them from: set them with git config"
+	echo "series: no git identity configured; signing off as the last commit's author, $ident_name <$ident_mail>"
+}
 IDENT="$ident_name <$ident_mail>"
 
 # --- 1. The base tree -----------------------------------------------------

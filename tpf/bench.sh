@@ -56,12 +56,23 @@ MAIN=${BENCH_MAIN:-1}
 NUMA_REPS=${BENCH_NUMA_REPS:-3}
 # Redis and Node.js in the NUMA boot (tpf/bench/real-run.sh); 0 skips them.
 REAL=${BENCH_REAL:-1}
+# The first boot's shapes, e.g. BENCH_MAIN_SHAPES="w v" for the saturation
+# shapes alone (d's marks runs come with any choice).
+MAIN_SHAPES=${BENCH_MAIN_SHAPES-a b c h f w v}
+for shape in $MAIN_SHAPES; do
+	case $shape in
+	a | b | c | h | f | w | v) ;;
+	*) die "BENCH_MAIN_SHAPES: '$shape' is not a shape of the first boot (a, b, c, h, f, w, v)" ;;
+	esac
+done
+[ -n "$MAIN_SHAPES" ] || [ "$MAIN" = 0 ] ||
+	die "BENCH_MAIN_SHAPES is empty: name shapes of the first boot, or skip it with BENCH_MAIN=0"
 # The NUMA boot's shapes: BENCH_NUMA_SHAPES= (empty) leaves the real
 # programs alone.
 NUMA_SHAPES=${BENCH_NUMA_SHAPES-g n p s}
 for shape in $NUMA_SHAPES; do
 	case $shape in
-	g|n|p|s) ;;
+	g | n | p | s) ;;
 	*) die "BENCH_NUMA_SHAPES: '$shape' is not a shape of the NUMA boot (g, n, p, s)" ;;
 	esac
 done
@@ -143,8 +154,9 @@ numa_modes=$(for i in $(seq "$NUMA_REPS"); do printf '0,2,4,1,'; done | sed 's/,
 # f after h, so that a, b, c and h run as they did before it came.  The
 # marks runs: shape d's deferrals at 64 MiB, 8 calls each, in mode 1 only
 # (the deferral side marks alike in every mode), a second or two each.
-printf '%s\n' "a|./perf-run a" "b|./perf-run b" "c|./perf-run c" "h|./perf-run h" \
-	"f|./perf-run f" "w|./perf-run w" "v|./perf-run v" > "$BUILD/bench.list"
+for shape in $MAIN_SHAPES; do
+	echo "$shape|./perf-run $shape"
+done > "$BUILD/bench.list"
 for op in mprotect uffd-wp clear-refs; do
 	echo "marks:$op|./perf-run marks $op 64 8|1"
 done >> "$BUILD/bench.list"
@@ -173,7 +185,7 @@ CLOCK="tsc=reliable${tsc_khz:+ tsc_early_khz=$tsc_khz}"
 count_logs=()
 if [ "$COUNTS" != 0 ]; then
 	if [ "$MAIN" != 0 ]; then
-		step "[4/6] counts: shapes a, b, c, h, f, w and v, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
+		step "[4/6] counts: shapes $MAIN_SHAPES, modes off/moved/count/filter (0,2,4,1) in turn, $REPS runs each; d's marks"
 		guest_run "$BUILD/bench.list" "$LOGS/bench-filter.log" \
 			"tpf_modes=$modes tpf_no_mode_test $CLOCK" || die "benchmark guest failed"
 		count_logs=("$LOGS/bench-filter.log")

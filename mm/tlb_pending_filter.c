@@ -7,36 +7,46 @@
  * grants more than A's PTE because a marking deferrer deferred its flush,
  * tlb_pending_filter_test(mm, A) under A's PTL returns true.
  *
- * A deferrer D of A's flush, and a faulting CPU F:
+ * A deferrer D of A's flush, registered in slot S, and a faulting CPU F:
  *
- *	D: tlb_pending_filter_register()	users++, waits out a reset
+ *	D: tlb_pending_filter_register()	picks S, S.users++, waits out
+ *						a reset of S
  *	D: spin_lock(ptl(A)); set_pte_at(A); tlb_pending_filter_mark(A)
- *	   (lo = min(lo, A), hi = max(hi, A + 1), buckets |= bit(A));
+ *	   (in S: lo = min(lo, A), hi = max(hi, A + 1), buckets |= bit(A));
  *	   spin_unlock(ptl(A))
- *	D: flush_tlb_range(A); tlb_pending_filter_unregister()
+ *	D: flush_tlb_range(A); tlb_pending_filter_unregister(S)
  *	F: spin_lock(ptl(A)); if (tlb_pending_filter_test(A)) flush
+ *
+ * Points 1 to 5 are about one slot, S; fields named alone are S's.
  *
  * 1. Mark vs. test: D's PTE write and its bucket and span stores precede
  *    its unlock of ptl(A); F tests after its lock of ptl(A).  If F sees
  *    D's PTE it sees those stores, or, where D skipped a store because the
  *    word already covered A, the store D observed (release is cumulative).
  * 2. No reset before D's flush has completed: only the unregistration
- *    that takes @users from 1 to 0 resets, and D unregisters after its
- *    flush_tlb_*() has returned.  As for dec_tlb_flush_pending(), it is
+ *    that takes S's users from 1 to 0 resets S, and D unregisters from S
+ *    after its flush_tlb_*() has returned.  As for dec_tlb_flush_pending(), it is
  *    the synchronous flush, not a barrier, that orders the invalidation
  *    before the RMW.
  * 3. No registration between "I am the last" and the reset: the decision
- *    is one cmpxchg of @users from 1 to TLB_PENDING_FILTER_CLEARING, and a
- *    registrant either increments first (the cmpxchg fails) or waits while
- *    CLEARING is set.  The reset runs with preemption disabled.
+ *    is one cmpxchg of users from 1 to TLB_PENDING_FILTER_CLEARING, and a
+ *    registrant either increments first (the cmpxchg fails), or waits
+ *    while CLEARING is set, or, claiming S as free, fails its cmpxchg from
+ *    0 to 1 and goes elsewhere.  The reset runs with preemption disabled.
  * 4. Marks follow the reset that preceded their registration: the reset
- *    ends with a release store of @users = 0, read by the registrant's
- *    fully ordered cmpxchg or by a later one of the RMW chain.
- * 5. F's three loads are unordered.  Between resets each word only grows
+ *    ends with a release store of users = 0, read by the registrant's
+ *    fully ordered cmpxchg (the claim's or the increment's) or by a later
+ *    one of the RMW chain.
+ * 5. F's loads are unordered.  Between resets each word of S only grows
  *    (bits set, lo lowered, hi raised) and holds D's values for A (1).  A
  *    value F reads that does not cover A was written by a reset, or after
- *    one, and a reset needs D's flush completed (2): so while D's flush is
- *    pending, every word F reads covers A.
+ *    one, and a reset of S needs D's flush completed (2): so while D's
+ *    flush is pending, every word of S that F reads covers A.
+ * 6. Slots: F reads every slot and flushes if any covers A, so S alone
+ *    answers for D whatever the other slots hold, provided D marks S only
+ *    and leaves S only (@deferrer->slot, never recomputed), and no two
+ *    claimants both take one free slot: the claim is one cmpxchg of users
+ *    from 0 to 1, not a load and a store.
  */
 
 #include <linux/atomic.h>
@@ -90,44 +100,59 @@ static bool tlb_pending_filter_extend(atomic_long_t *bound, unsigned long val,
 }
 
 /*
- * Add [@start, @end) to the buckets and the span, writing only what is not
- * there yet: nothing can reset it while the caller is registered.
+ * Add [@start, @end) to @slot's buckets and span, writing only what is not
+ * there yet: nothing can reset the slot while the caller is registered in it.
  */
 VISIBLE_IF_KUNIT bool
-tlb_pending_filter_publish(struct mm_struct *mm, unsigned long start,
+tlb_pending_filter_publish(struct tlb_pending_slot *slot, unsigned long start,
 			   unsigned long end)
 {
-	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
 	unsigned long bits = tlb_pending_filter_range_bits(start, end);
 	bool rmw;
 
-	rmw = tlb_pending_filter_extend(&filter->lo, start, true);
-	rmw |= tlb_pending_filter_extend(&filter->hi, end, false);
-	if ((atomic_long_read(&filter->buckets) & bits) != bits) {
-		atomic_long_or(bits, &filter->buckets);
+	rmw = tlb_pending_filter_extend(&slot->lo, start, true);
+	rmw |= tlb_pending_filter_extend(&slot->hi, end, false);
+	if ((atomic_long_read(&slot->buckets) & bits) != bits) {
+		atomic_long_or(bits, &slot->buckets);
 		rmw = true;
 	}
 	return rmw;
 }
 
 /**
- * tlb_pending_filter_register - count a deferrer before its first mark
+ * tlb_pending_filter_register - count a deferrer in a slot before it marks
  * @mm: the mm whose TLB flush will be deferred
  *
- * Waits out a reset (point 3), which runs with preemption disabled: may be
- * called under a PTL.  Fully ordered, for point 4.
+ * Claims the first free slot (point 6), so that overlapping deferrers keep
+ * apart and each slot is reset as soon as its own deferrer leaves.  With
+ * every slot in use, joins the slot of this CPU, waiting out a reset of it
+ * (point 3), which runs with preemption disabled: may be called under a
+ * PTL.  Fully ordered, for point 4.
+ *
+ * Return: the slot to mark and to unregister from.
  */
-void tlb_pending_filter_register(struct mm_struct *mm)
+struct tlb_pending_slot *tlb_pending_filter_register(struct mm_struct *mm)
 {
-	atomic_t *users = &mm->tlb_pending_filter.users;
-	int old = atomic_read(users);
+	struct tlb_pending_slot *slot = mm->tlb_pending_filter.slot;
+	int i, old;
 
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++) {
+		old = 0;
+		if (!atomic_read(&slot[i].users) &&
+		    atomic_try_cmpxchg(&slot[i].users, &old, 1))
+			return &slot[i];
+	}
+
+	/* Any slot is sound; the CPU's spreads the sharers. */
+	slot += raw_smp_processor_id() % TLB_PENDING_FILTER_SLOTS;
+	old = atomic_read(&slot->users);
 	do {
 		while (unlikely(old & TLB_PENDING_FILTER_CLEARING)) {
 			cpu_relax();
-			old = atomic_read(users);
+			old = atomic_read(&slot->users);
 		}
-	} while (!atomic_try_cmpxchg(users, &old, old + 1));
+	} while (!atomic_try_cmpxchg(&slot->users, &old, old + 1));
+	return slot;
 }
 
 /**
@@ -138,8 +163,8 @@ void tlb_pending_filter_register(struct mm_struct *mm)
  * @end: address just past the last one; nothing happens if not above @start
  *
  * Call under the page-table lock of the range, after writing the PTEs.
- * Registers @deferrer at its first non-empty mark; pair with
- * tlb_pending_filter_finish() after the deferred flush.
+ * Registers @deferrer in a slot at its first non-empty mark, and marks that
+ * slot only; pair with tlb_pending_filter_finish() after the deferred flush.
  */
 void tlb_pending_filter_mark(struct mm_struct *mm,
 			     struct tlb_pending_deferrer *deferrer,
@@ -147,44 +172,41 @@ void tlb_pending_filter_mark(struct mm_struct *mm,
 {
 	if (start >= end)
 		return;
-	if (!deferrer->registered) {
-		tlb_pending_filter_register(mm);
-		deferrer->registered = true;
-	}
-	tlb_pending_filter_publish(mm, start, end);
+	if (!deferrer->slot)
+		deferrer->slot = tlb_pending_filter_register(mm);
+	tlb_pending_filter_publish(deferrer->slot, start, end);
 }
 
 /* Only the unregistration that set CLEARING calls this (point 3). */
-VISIBLE_IF_KUNIT void tlb_pending_filter_reset(struct tlb_pending_filter *filter)
+VISIBLE_IF_KUNIT void tlb_pending_filter_reset(struct tlb_pending_slot *slot)
 {
-	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_reset, filter);
-	atomic_long_set(&filter->buckets, 0);
-	atomic_long_set(&filter->lo, ULONG_MAX);
-	atomic_long_set(&filter->hi, 0);
+	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_reset, slot);
+	atomic_long_set(&slot->buckets, 0);
+	atomic_long_set(&slot->lo, ULONG_MAX);
+	atomic_long_set(&slot->hi, 0);
 }
 
 /**
- * tlb_pending_filter_unregister - drop a deferrer after its flush
- * @mm: the mm whose deferred TLB flush has completed
+ * tlb_pending_filter_unregister - drop a deferrer from its slot after its flush
+ * @slot: what tlb_pending_filter_register() returned
  *
  * Call only once the flush of every range the caller marked has completed
- * (point 2).  The last deferrer out resets the filter.
+ * (point 2).  The last deferrer out of @slot resets it.
  */
-void tlb_pending_filter_unregister(struct mm_struct *mm)
+void tlb_pending_filter_unregister(struct tlb_pending_slot *slot)
 {
-	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
 	int old, new;
 
 	preempt_disable();
-	old = atomic_read(&filter->users);
+	old = atomic_read(&slot->users);
 	do {
 		VM_WARN_ON_ONCE(old <= 0 || (old & TLB_PENDING_FILTER_CLEARING));
 		new = old == 1 ? TLB_PENDING_FILTER_CLEARING : old - 1;
-	} while (!atomic_try_cmpxchg(&filter->users, &old, new));
+	} while (!atomic_try_cmpxchg(&slot->users, &old, new));
 
 	if (new == TLB_PENDING_FILTER_CLEARING) {
-		tlb_pending_filter_reset(filter);
-		atomic_set_release(&filter->users, 0);	/* point 4 */
+		tlb_pending_filter_reset(slot);
+		atomic_set_release(&slot->users, 0);	/* point 4 */
 	}
 	preempt_enable();
 }
@@ -217,9 +239,9 @@ void __tlb_pending_filter_finish(struct mm_struct *mm,
 		mmap_assert_write_locked(mm);
 		deferrer->excluded = false;
 	}
-	if (deferrer->registered) {
-		tlb_pending_filter_unregister(mm);
-		deferrer->registered = false;
+	if (deferrer->slot) {
+		tlb_pending_filter_unregister(deferrer->slot);
+		deferrer->slot = NULL;
 	}
 }
 
@@ -257,13 +279,18 @@ static bool tlb_pending_filter_test_range(struct mm_struct *mm,
 					  unsigned long start,
 					  unsigned long end)
 {
-	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+	unsigned long bits = tlb_pending_filter_range_bits(start, end);
+	struct tlb_pending_slot *slot = mm->tlb_pending_filter.slot;
+	int i;
 
-	/* Sound by point 5, for each address of the range. */
-	return (atomic_long_read(&filter->buckets) &
-		tlb_pending_filter_range_bits(start, end)) &&
-	       (unsigned long)atomic_long_read(&filter->lo) < end &&
-	       start < (unsigned long)atomic_long_read(&filter->hi);
+	/* Sound by points 5 and 6, for each address of the range. */
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++, slot++) {
+		if ((atomic_long_read(&slot->buckets) & bits) &&
+		    (unsigned long)atomic_long_read(&slot->lo) < end &&
+		    start < (unsigned long)atomic_long_read(&slot->hi))
+			return true;
+	}
+	return false;
 }
 
 /**

@@ -4,13 +4,15 @@
  * TLB flush may still be deferred past the release of their page-table lock.
  *
  * A deferrer that a fault can overlap (UFFDIO_WRITEPROTECT, NUMA hinting)
- * registers, sets the bucket of every address whose flush it defers and
- * extends the span [lo, hi) over it, under the page-table lock and after
- * its PTE writes.  A fault tests the bucket and the span of its address
- * under the same lock.  Only the last deferrer out resets them, after its
- * flush has completed.  A set bucket or a wide span costs a needless flush;
- * a miss while a flush of the address is deferred cannot happen.  The
- * protocol and its proof are in mm/tlb_pending_filter.c, the design in
+ * registers in one of %TLB_PENDING_FILTER_SLOTS slots, each a filter of
+ * its own, and there sets the bucket of every address whose flush it
+ * defers and extends the span [lo, hi) over it, under the page-table lock
+ * and after its PTE writes.  A fault tests the bucket and the span of its
+ * address in every slot, under the same lock.  Only the last deferrer out
+ * of a slot resets it, after its flush has completed.  A set bucket or a
+ * wide span costs a needless flush; a miss while a flush of the address is
+ * deferred cannot happen.  The protocol and its proof are in
+ * mm/tlb_pending_filter.c, the design in
  * Documentation/mm/tlb_pending_filter.rst.
  */
 #ifndef _LINUX_TLB_PENDING_FILTER_H
@@ -52,13 +54,13 @@ static inline unsigned long tlb_pending_filter_bit(unsigned long addr)
 
 #ifdef CONFIG_TLB_PENDING_FILTER
 
-/* In tlb_pending_filter.users while the last deferrer out resets. */
+/* In a slot's users while the last deferrer out resets the slot. */
 #define TLB_PENDING_FILTER_CLEARING	BIT(30)
 
 DECLARE_STATIC_KEY_TRUE(tlb_pending_filter_on);
 
-void tlb_pending_filter_register(struct mm_struct *mm);
-void tlb_pending_filter_unregister(struct mm_struct *mm);
+struct tlb_pending_slot *tlb_pending_filter_register(struct mm_struct *mm);
+void tlb_pending_filter_unregister(struct tlb_pending_slot *slot);
 void tlb_pending_filter_mark(struct mm_struct *mm,
 			     struct tlb_pending_deferrer *deferrer,
 			     unsigned long start, unsigned long end);
@@ -70,9 +72,9 @@ void __tlb_pending_filter_finish(struct mm_struct *mm,
 #if IS_ENABLED(CONFIG_KUNIT)
 unsigned long tlb_pending_filter_range_bits(unsigned long start,
 					    unsigned long end);
-bool tlb_pending_filter_publish(struct mm_struct *mm, unsigned long start,
-				unsigned long end);
-void tlb_pending_filter_reset(struct tlb_pending_filter *filter);
+bool tlb_pending_filter_publish(struct tlb_pending_slot *slot,
+				unsigned long start, unsigned long end);
+void tlb_pending_filter_reset(struct tlb_pending_slot *slot);
 #endif
 
 /**
@@ -81,10 +83,16 @@ void tlb_pending_filter_reset(struct tlb_pending_filter *filter);
  */
 static inline void tlb_pending_filter_init(struct mm_struct *mm)
 {
-	atomic_long_set(&mm->tlb_pending_filter.buckets, 0);
-	atomic_long_set(&mm->tlb_pending_filter.lo, ULONG_MAX);
-	atomic_long_set(&mm->tlb_pending_filter.hi, 0);
-	atomic_set(&mm->tlb_pending_filter.users, 0);
+	struct tlb_pending_slot *slot;
+
+	for (slot = mm->tlb_pending_filter.slot;
+	     slot < mm->tlb_pending_filter.slot + TLB_PENDING_FILTER_SLOTS;
+	     slot++) {
+		atomic_long_set(&slot->buckets, 0);
+		atomic_long_set(&slot->lo, ULONG_MAX);
+		atomic_long_set(&slot->hi, 0);
+		atomic_set(&slot->users, 0);
+	}
 }
 
 /**
@@ -99,7 +107,7 @@ static inline void tlb_pending_filter_init(struct mm_struct *mm)
 static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 					     struct tlb_pending_deferrer *deferrer)
 {
-	if (deferrer->registered || deferrer->excluded)
+	if (deferrer->slot || deferrer->excluded)
 		__tlb_pending_filter_finish(mm, deferrer);
 }
 
@@ -109,20 +117,26 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
  * @addr: the faulting address
  *
  * Call with the page-table lock of @addr held: its acquisition pairs with
- * the deferrer's release of that lock after marking.  Three loads of one
- * cache line, in any order (mm/tlb_pending_filter.c, point 5).
+ * the deferrer's release of that lock after marking.  Up to three loads per
+ * slot, all in one cache line, in any order (mm/tlb_pending_filter.c,
+ * point 5).
  *
  * Return: true if a flush of @addr may still be deferred.
  */
 static inline bool tlb_pending_filter_test(struct mm_struct *mm,
 					   unsigned long addr)
 {
-	struct tlb_pending_filter *filter = &mm->tlb_pending_filter;
+	struct tlb_pending_slot *slot = mm->tlb_pending_filter.slot;
+	int i;
 
-	return (atomic_long_read(&filter->buckets) &
-		tlb_pending_filter_bit(addr)) &&
-	       (unsigned long)atomic_long_read(&filter->lo) <= addr &&
-	       addr < (unsigned long)atomic_long_read(&filter->hi);
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++, slot++) {
+		if ((atomic_long_read(&slot->buckets) &
+		     tlb_pending_filter_bit(addr)) &&
+		    (unsigned long)atomic_long_read(&slot->lo) <= addr &&
+		    addr < (unsigned long)atomic_long_read(&slot->hi))
+			return true;
+	}
+	return false;
 }
 
 /**

@@ -3,7 +3,7 @@
  * KUnit tests for the TLB pending filter (mm/tlb_pending_filter.c).
  *
  * The single-threaded cases check one behaviour each: hashing, marking,
- * registration and reset.  The concurrent cases run deferrers and checkers
+ * registration in slots and reset.  The concurrent cases run deferrers and checkers
  * on every online CPU against a model of page tables with their own locks,
  * and fail on any false negative: an address whose deferred flush has not
  * completed while the filter, tested under that address's lock, says it
@@ -48,24 +48,76 @@ static struct mm_struct *tpf_alloc_mm(struct kunit *test)
 	return mm;
 }
 
+static struct tlb_pending_slot *tpf_slot(struct mm_struct *mm, int i)
+{
+	return &mm->tlb_pending_filter.slot[i];
+}
+
+/* The slots together: buckets ORed, users summed, the widest span. */
 static unsigned long tpf_buckets(struct mm_struct *mm)
 {
-	return atomic_long_read(&mm->tlb_pending_filter.buckets);
+	unsigned long bits = 0;
+	int i;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		bits |= atomic_long_read(&tpf_slot(mm, i)->buckets);
+	return bits;
 }
 
 static int tpf_users(struct mm_struct *mm)
 {
-	return atomic_read(&mm->tlb_pending_filter.users);
+	int i, users = 0;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		users += atomic_read(&tpf_slot(mm, i)->users);
+	return users;
 }
 
 static unsigned long tpf_lo(struct mm_struct *mm)
 {
-	return atomic_long_read(&mm->tlb_pending_filter.lo);
+	unsigned long lo = ULONG_MAX;
+	int i;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		lo = min_t(unsigned long, lo,
+			   atomic_long_read(&tpf_slot(mm, i)->lo));
+	return lo;
 }
 
 static unsigned long tpf_hi(struct mm_struct *mm)
 {
-	return atomic_long_read(&mm->tlb_pending_filter.hi);
+	unsigned long hi = 0;
+	int i;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		hi = max_t(unsigned long, hi,
+			   atomic_long_read(&tpf_slot(mm, i)->hi));
+	return hi;
+}
+
+/* Which slot @d registered in, or -1. */
+static int tpf_slot_of(struct mm_struct *mm, struct tlb_pending_deferrer *d)
+{
+	return d->slot ? d->slot - tpf_slot(mm, 0) : -1;
+}
+
+/* Register in every slot, so that the next registrant must share one. */
+static void tpf_fill_slots(struct mm_struct *mm,
+			   struct tlb_pending_slot **held)
+{
+	int i;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		held[i] = tlb_pending_filter_register(mm);
+}
+
+static void tpf_drain_slots(struct tlb_pending_slot **held)
+{
+	int i;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		if (held[i])
+			tlb_pending_filter_unregister(held[i]);
 }
 
 /* Mark page @n for @d, as a deferrer of that one PTE does under its PTL. */
@@ -277,7 +329,7 @@ static void tpf_test_true_after_mark(struct kunit *test)
 	unsigned long alias;
 
 	tpf_mark_page(mm, &d, 7);
-	KUNIT_EXPECT_TRUE(test, d.registered);
+	KUNIT_EXPECT_EQ(test, tpf_slot_of(mm, &d), 0);
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(7)));
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(7) + 99));
 	/* Neighbours were not marked. */
@@ -321,8 +373,11 @@ static void tpf_span_empty_after_reset(struct kunit *test)
 static void tpf_span_grows_with_marks(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_slot *held[TLB_PENDING_FILTER_SLOTS];
 	struct tlb_pending_deferrer a = { }, b = { };
 
+	/* Every slot taken already: a and b share the holders' slots. */
+	tpf_fill_slots(mm, held);
 	tpf_mark_page(mm, &a, 100);
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(100));
 	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(101));
@@ -342,6 +397,8 @@ static void tpf_span_grows_with_marks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(50));
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(50)));
 	tlb_pending_filter_finish(mm, &a);
+	tpf_drain_slots(held);
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
 }
 
 /*
@@ -378,12 +435,12 @@ static void tpf_mark_registers_lazily_once(struct kunit *test)
 
 	/* Nothing deferred (a zap, an empty range): the filter is untouched. */
 	tlb_pending_filter_mark(mm, &d, TPF_PAGE(3), TPF_PAGE(3));
-	KUNIT_EXPECT_FALSE(test, d.registered);
+	KUNIT_EXPECT_NULL(test, d.slot);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
 
 	tpf_mark_page(mm, &d, 1);
-	KUNIT_EXPECT_TRUE(test, d.registered);
+	KUNIT_EXPECT_PTR_EQ(test, d.slot, tpf_slot(mm, 0));
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
 
 	/* Later page tables of the same operation do not register again. */
@@ -392,7 +449,7 @@ static void tpf_mark_registers_lazily_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(1) | BIT(2));
 
 	tlb_pending_filter_finish(mm, &d);
-	KUNIT_EXPECT_FALSE(test, d.registered);
+	KUNIT_EXPECT_NULL(test, d.slot);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 }
 
@@ -409,40 +466,41 @@ static void tpf_finish_without_mark_is_noop(struct kunit *test)
 	tlb_pending_filter_finish(mm, &a);
 }
 
-/* tlb_pending_filter_publish() of pages [@from, @to). */
-static bool tpf_publish(struct mm_struct *mm, long from, long to)
+/* tlb_pending_filter_publish() of pages [@from, @to) in @slot. */
+static bool tpf_publish(struct tlb_pending_slot *slot, long from, long to)
 {
-	return tlb_pending_filter_publish(mm, TPF_PAGE(from), TPF_PAGE(to));
+	return tlb_pending_filter_publish(slot, TPF_PAGE(from), TPF_PAGE(to));
 }
 
 static void tpf_publish_one_atomic_skipped_when_set(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_slot *slot = tlb_pending_filter_register(mm);
 	unsigned long table = GENMASK(9, 0);
 	long span = TLB_PENDING_FILTER_BUCKETS;
 
 	/* PTEs 0..9 of a page table: buckets 0..9, span [0, 10). */
-	tlb_pending_filter_register(mm);
-	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, 0, 10));
+	KUNIT_EXPECT_PTR_EQ(test, slot, tpf_slot(mm, 0));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(slot, 0, 10));
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table);
 	/* The same range, or a part of it: no atomic. */
-	KUNIT_EXPECT_FALSE(test, tpf_publish(mm, 0, 10));
-	KUNIT_EXPECT_FALSE(test, tpf_publish(mm, 3, 4));
+	KUNIT_EXPECT_FALSE(test, tpf_publish(slot, 0, 10));
+	KUNIT_EXPECT_FALSE(test, tpf_publish(slot, 3, 4));
 	/* A new bucket past the span: one atomic for both, old bits kept. */
-	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, 20, 21));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(slot, 20, 21));
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table | BIT(20));
 	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(21));
 	/* A new bucket inside the span: the span stays. */
-	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, 15, 16));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(slot, 15, 16));
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(0));
 	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(21));
 	/* Buckets set, span to extend on either side: an atomic each. */
-	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, span + 1, span + 2));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(slot, span + 1, span + 2));
 	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(span + 2));
-	KUNIT_EXPECT_TRUE(test, tpf_publish(mm, -span, 1 - span));
+	KUNIT_EXPECT_TRUE(test, tpf_publish(slot, -span, 1 - span));
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(-span));
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), table | BIT(20) | BIT(15));
-	tlb_pending_filter_unregister(mm);
+	tlb_pending_filter_unregister(slot);
 }
 
 /*
@@ -492,69 +550,167 @@ static void tpf_gather_range_covers_deferred_ptes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
 }
 
-static void tpf_buckets_survive_other_deferrer(struct kunit *test)
+/*
+ * Two overlapping deferrers take a slot each, so the first one's marks go
+ * as soon as it leaves, while the second's stay: the span of one no longer
+ * covers what lies between them.  Leaving resets the leaver's own slot, not
+ * a slot recomputed from the CPU, nor the other's.
+ */
+static void tpf_overlapping_deferrers_keep_apart(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
 	struct tlb_pending_deferrer a = { }, b = { };
+	unsigned long between;
 
 	tpf_mark_page(mm, &a, 10);
+	tpf_mark_page(mm, &b, 600);
+	KUNIT_EXPECT_EQ(test, tpf_slot_of(mm, &a), 0);
+	KUNIT_EXPECT_EQ(test, tpf_slot_of(mm, &b), 1);
+	/* Between them, with a's bucket: each slot's span misses it. */
+	between = TPF_PAGE(10 + TLB_PENDING_FILTER_BUCKETS);
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, between));
+
+	/* b flushed and left; a's flush is still deferred. */
+	tlb_pending_filter_finish(mm, &b);
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(10)));
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(600)));
+	KUNIT_EXPECT_EQ(test, tpf_hi(mm), TPF_PAGE(11));
+
+	/* b again: the free slot is b's old one; then a leaves. */
+	tpf_mark_page(mm, &b, 601);
+	KUNIT_EXPECT_EQ(test, tpf_slot_of(mm, &b), 1);
+	tlb_pending_filter_finish(mm, &a);
+	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(10)));
+	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(601)));
+	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(601));
+	tlb_pending_filter_finish(mm, &b);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+}
+
+/* Deferrers that share a slot: a's bucket lingers until the last leaves. */
+static void tpf_buckets_survive_other_deferrer(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_slot *held[TLB_PENDING_FILTER_SLOTS];
+	struct tlb_pending_deferrer a = { }, b = { };
+
+	tpf_fill_slots(mm, held);
+	migrate_disable();	/* the same CPU's slot for both */
+	tpf_mark_page(mm, &a, 10);
 	tpf_mark_page(mm, &b, 11);
+	migrate_enable();
+	KUNIT_ASSERT_PTR_EQ(test, a.slot, b.slot);
+	tpf_drain_slots(held);
 
 	/* a flushed and left; b's flush is still deferred. */
 	tlb_pending_filter_finish(mm, &a);
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(11)));
-	/* a's bucket lingers until the last one leaves: only a false positive. */
+	/* Only a false positive. */
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(10)));
 
 	tlb_pending_filter_finish(mm, &b);
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(11)));
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
+}
+
+/*
+ * A claimant skips a slot in use or being reset (CLEARING), without
+ * waiting; with no slot free it joins its CPU's.
+ */
+static void tpf_register_claims_a_free_slot(struct kunit *test)
+{
+	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_slot *held[TLB_PENDING_FILTER_SLOTS] = { };
+	struct tlb_pending_slot *slot;
+
+	atomic_set(&tpf_slot(mm, 0)->users, TLB_PENDING_FILTER_CLEARING);
+	slot = tlb_pending_filter_register(mm);
+	KUNIT_EXPECT_PTR_EQ(test, slot, tpf_slot(mm, 1));
+	KUNIT_EXPECT_EQ(test, atomic_read(&slot->users), 1);
+	atomic_set_release(&tpf_slot(mm, 0)->users, 0);
+	held[1] = slot;
+	held[0] = tlb_pending_filter_register(mm);
+	KUNIT_EXPECT_PTR_EQ(test, held[0], tpf_slot(mm, 0));
+
+	/* Every slot taken: a third shares one. */
+	slot = tlb_pending_filter_register(mm);
+	KUNIT_EXPECT_EQ(test, atomic_read(&slot->users), 2);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 3);
+	tlb_pending_filter_unregister(slot);
+	tpf_drain_slots(held);
+	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 }
 
 static void tpf_registered_deferrer_without_marks_keeps_buckets(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_slot *held[TLB_PENDING_FILTER_SLOTS];
 	struct tlb_pending_deferrer a = { };
+	struct tlb_pending_slot *slot;
+	int i;
 
 	/*
-	 * A second deferrer registered before marking (it holds a PTL and is
-	 * about to publish) must keep the buckets from being reset.
+	 * Deferrers registered before marking (they hold a PTL and are about
+	 * to publish) must keep their slot from being reset: a joins one.
 	 */
-	tlb_pending_filter_register(mm);
+	tpf_fill_slots(mm, held);
 	tpf_mark_page(mm, &a, 12);
+	slot = a.slot;
 	tlb_pending_filter_finish(mm, &a);
-	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(12));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&slot->buckets), BIT(12));
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(12)));
-	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
-	tlb_pending_filter_unregister(mm);
-	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
-	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_read(&slot->users), 1);
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		if (held[i] == slot)
+			tlb_pending_filter_unregister(held[i]);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&slot->buckets), 0UL);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&slot->hi), 0UL);
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		if (held[i] != slot)
+			tlb_pending_filter_unregister(held[i]);
 }
 
+/* Each slot is reset by its own last deferrer out, and only then. */
 static void tpf_reset_when_last_leaves(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
 	struct tlb_pending_deferrer reg[5] = { };
 	unsigned int i;
+	int s;
 
 	for (i = 0; i < ARRAY_SIZE(reg); i++) {
 		tpf_mark_page(mm, &reg[i], i);
 		tpf_mark_page(mm, &reg[i], 20);
 	}
-	for (i = 0; i < ARRAY_SIZE(reg) - 1; i++) {
+	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), GENMASK(4, 0) | BIT(20));
+	for (i = 0; i < ARRAY_SIZE(reg); i++) {
+		struct tlb_pending_slot *slot = reg[i].slot;
+		unsigned int j;
+		bool last = true;
+
+		for (j = i + 1; j < ARRAY_SIZE(reg); j++)
+			last &= reg[j].slot != slot;
 		tlb_pending_filter_finish(mm, &reg[i]);
-		KUNIT_EXPECT_EQ(test, tpf_buckets(mm), GENMASK(4, 0) | BIT(20));
+		KUNIT_EXPECT_EQ_MSG(test, atomic_long_read(&slot->buckets) == 0,
+				    last, "deferrer %u", i);
+		KUNIT_EXPECT_EQ(test, atomic_long_read(&slot->lo) == ULONG_MAX,
+				last);
+		/* The marks of those still registered stay. */
+		for (j = i + 1; j < ARRAY_SIZE(reg); j++)
+			KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(j)));
 	}
-	tlb_pending_filter_finish(mm, &reg[i]);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), 0UL);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 0);
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), ULONG_MAX);
 	KUNIT_EXPECT_EQ(test, tpf_hi(mm), 0UL);
 
-	/* The next round starts from an empty filter. */
+	/* The next round starts from empty slots. */
 	tpf_mark_page(mm, &reg[0], 30);
 	KUNIT_EXPECT_EQ(test, tpf_buckets(mm), BIT(30));
 	KUNIT_EXPECT_EQ(test, tpf_lo(mm), TPF_PAGE(30));
 	tlb_pending_filter_finish(mm, &reg[0]);
+	for (s = 0; s < TLB_PENDING_FILTER_SLOTS; s++)
+		KUNIT_EXPECT_EQ(test, atomic_read(&tpf_slot(mm, s)->users), 0);
 }
 
 /* --- Concurrency -------------------------------------------------------- */
@@ -574,6 +730,7 @@ static bool tpf_need_smp(struct kunit *test)
 struct tpf_register_waiter {
 	struct mm_struct *mm;
 	struct completion started;
+	struct tlb_pending_slot *slot;
 	atomic_t done;
 };
 
@@ -582,7 +739,7 @@ static int tpf_register_waiter_fn(void *data)
 	struct tpf_register_waiter *w = data;
 
 	complete(&w->started);
-	tlb_pending_filter_register(w->mm);
+	w->slot = tlb_pending_filter_register(w->mm);
 	atomic_set_release(&w->done, 1);
 	return 0;
 }
@@ -597,8 +754,9 @@ static void tpf_register_waits_for_reset(struct kunit *test)
 	if (!tpf_need_smp(test))
 		return;
 
-	/* Freeze the filter in the middle of a reset... */
-	atomic_set(&mm->tlb_pending_filter.users, TLB_PENDING_FILTER_CLEARING);
+	/* Freeze every slot in the middle of a reset... */
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		atomic_set(&tpf_slot(mm, i)->users, TLB_PENDING_FILTER_CLEARING);
 	init_completion(&w.started);
 	task = kthread_run(tpf_register_waiter_fn, &w, "tpf-register");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
@@ -609,19 +767,22 @@ static void tpf_register_waits_for_reset(struct kunit *test)
 		msleep(20);
 		KUNIT_EXPECT_EQ(test, atomic_read(&w.done), 0);
 	}
-	atomic_set_release(&mm->tlb_pending_filter.users, 0);
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++)
+		atomic_set_release(&tpf_slot(mm, i)->users, 0);
 	while (!atomic_read_acquire(&w.done))
 		usleep_range(100, 200);
 	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
-	tlb_pending_filter_unregister(mm);
+	KUNIT_EXPECT_EQ(test, atomic_read(&w.slot->users), 1);
+	tlb_pending_filter_unregister(w.slot);
 }
 
 /*
- * Trap 2: the last deferrer out decides to reset, and a new deferrer
- * registers and marks before the reset lands.  Its mark would be wiped while
- * its flush is pending.  Run a registrant inside the reset itself (the
- * window after the decision) and check that it could not get in there, and
- * that its mark is set once it did get in.
+ * Trap 2: the last deferrer out of a slot decides to reset it, and a new
+ * deferrer registers there and marks before the reset lands.  Its mark
+ * would be wiped while its flush is pending.  With every other slot taken,
+ * run a registrant, on a CPU whose fallback slot is the one being reset,
+ * inside the reset itself (the window after the decision), and check that
+ * it could not get in there, and that its mark is set once it did get in.
  */
 struct tpf_late_registrant {
 	struct mm_struct *mm;
@@ -643,7 +804,7 @@ static int tpf_late_registrant_fn(void *data)
 	return 0;
 }
 
-static void tpf_reset_with_registrant(struct tlb_pending_filter *filter)
+static void tpf_reset_with_registrant(struct tlb_pending_slot *slot)
 {
 	struct tpf_late_registrant *r = tpf_late;
 	unsigned int ms;
@@ -654,17 +815,19 @@ static void tpf_reset_with_registrant(struct tlb_pending_filter *filter)
 		mdelay(1);
 	r->got_in_during_reset = atomic_read(&r->state) == 2;
 	/* What tlb_pending_filter_reset() does. */
-	atomic_long_set(&filter->buckets, 0);
-	atomic_long_set(&filter->lo, ULONG_MAX);
-	atomic_long_set(&filter->hi, 0);
+	atomic_long_set(&slot->buckets, 0);
+	atomic_long_set(&slot->lo, ULONG_MAX);
+	atomic_long_set(&slot->hi, 0);
 }
 
 static void tpf_no_registration_between_last_and_reset(struct kunit *test)
 {
 	struct mm_struct *mm = tpf_alloc_mm(test);
+	struct tlb_pending_slot *held[TLB_PENDING_FILTER_SLOTS];
 	struct tpf_late_registrant r = { .mm = mm };
 	struct tlb_pending_deferrer last = { };
-	unsigned int ms;
+	unsigned int ms, cpu;
+	int s;
 
 	if (!tpf_need_smp(test))
 		return;
@@ -677,11 +840,17 @@ static void tpf_no_registration_between_last_and_reset(struct kunit *test)
 		KUNIT_FAIL(test, "kthread_create: %ld", PTR_ERR(r.task));
 		return;
 	}
-	kthread_bind(r.task, cpumask_any_but(cpu_online_mask,
-					     smp_processor_id()));
+	cpu = cpumask_any_but(cpu_online_mask, smp_processor_id());
+	kthread_bind(r.task, cpu);
 	tpf_late = &r;
 
+	/* last takes the slot the registrant's CPU falls back to. */
+	s = cpu % TLB_PENDING_FILTER_SLOTS;
+	tpf_fill_slots(mm, held);
+	tlb_pending_filter_unregister(held[s]);
+	held[s] = NULL;
 	tpf_mark_page(mm, &last, 12);
+	KUNIT_EXPECT_EQ(test, tpf_slot_of(mm, &last), s);
 	kunit_activate_static_stub(test, tlb_pending_filter_reset,
 				   tpf_reset_with_registrant);
 	tlb_pending_filter_finish(mm, &last);
@@ -694,10 +863,12 @@ static void tpf_no_registration_between_last_and_reset(struct kunit *test)
 			    "the late registrant never got in");
 	KUNIT_EXPECT_FALSE_MSG(test, r.got_in_during_reset,
 			       "a deferrer registered between the last one out and the reset");
+	KUNIT_EXPECT_EQ(test, tpf_slot_of(mm, &r.deferrer), s);
 	KUNIT_EXPECT_TRUE(test, tlb_pending_filter_test(mm, TPF_PAGE(13)));
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(mm, TPF_PAGE(12)));
-	KUNIT_EXPECT_EQ(test, tpf_users(mm), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&tpf_slot(mm, s)->users), 1);
 	tlb_pending_filter_finish(mm, &r.deferrer);
+	tpf_drain_slots(held);
 }
 
 /*
@@ -980,7 +1151,9 @@ static struct kunit_case tlb_pending_filter_test_cases[] = {
 	KUNIT_CASE(tpf_finish_without_mark_is_noop),
 	KUNIT_CASE(tpf_publish_one_atomic_skipped_when_set),
 	KUNIT_CASE(tpf_gather_range_covers_deferred_ptes),
+	KUNIT_CASE(tpf_overlapping_deferrers_keep_apart),
 	KUNIT_CASE(tpf_buckets_survive_other_deferrer),
+	KUNIT_CASE(tpf_register_claims_a_free_slot),
 	KUNIT_CASE(tpf_registered_deferrer_without_marks_keeps_buckets),
 	KUNIT_CASE(tpf_reset_when_last_leaves),
 	KUNIT_CASE(tpf_register_waits_for_reset),
@@ -1139,7 +1312,7 @@ static void tpf_pn_flush_while_numa_gather_open(struct kunit *test)
 
 	tlb_gather_mmu(&tlb, pn->mm);
 	tpf_pn_numa_hint(test, pn, &tlb, 2);
-	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_NOT_NULL(test, tlb.filter_deferrer.slot);
 	mmap_read_lock(pn->mm);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 2));
 	mmap_read_unlock(pn->mm);
@@ -1217,7 +1390,7 @@ static void tpf_pn_mprotect_prot_none_takes_mm_wide_answer(struct kunit *test)
 	tlb_gather_mmu(&tlb, pn->mm);
 	changed = change_protection(&tlb, pn->vma, addr, addr + PAGE_SIZE, 0);
 	KUNIT_EXPECT_EQ(test, changed, 1L);
-	KUNIT_EXPECT_FALSE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_NULL(test, tlb.filter_deferrer.slot);
 	KUNIT_EXPECT_FALSE(test, tlb_pending_filter_test(pn->mm, addr));
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
 	KUNIT_EXPECT_TRUE(test, mm_tlb_flush_pending(pn->mm));
@@ -1320,7 +1493,7 @@ static void tpf_pn_uffd_rwp_marks(struct kunit *test)
 	changed = change_protection(&tlb, pn->vma, addr, addr + PAGE_SIZE,
 				    MM_CP_UFFD_RWP);
 	KUNIT_EXPECT_EQ(test, changed, 1L);
-	KUNIT_EXPECT_TRUE(test, tlb.filter_deferrer.registered);
+	KUNIT_EXPECT_NOT_NULL(test, tlb.filter_deferrer.slot);
 	KUNIT_EXPECT_TRUE(test, tpf_pn_decide(test, pn, pn->vma, 1));
 	mmap_read_unlock(pn->mm);
 	tlb_finish_mmu(&tlb);

@@ -1446,9 +1446,10 @@ static void push(pid_t pid, unsigned int secs)
  * so the filter's users rarely drop to zero and the reset that would
  * clear old marks waits: the buckets fill, and the span, from one region
  * to the other, covers the copies.  Reported from the tracepoints: the
- * copies' filter tests, those answered with every bucket set, and how long
- * users stayed above zero (from the first mark after a reset to the next
- * reset, tpf_mark and tpf_reset).  Shape v is the same with each
+ * copies' filter tests, those answered with every bucket set (of all the
+ * slots together), and how long a slot's users stayed above zero (from
+ * the first mark in the slot after its reset to its next reset, tpf_mark
+ * and tpf_reset; the mean over the slots used).  Shape v is the same with each
  * protector write-protecting its whole region (W_PAGES, every bucket) in
  * each call: the span of two overlapping calls covers the copies.
  */
@@ -1473,8 +1474,11 @@ static double trace_stamp(const char *line, const char *event)
 
 struct w_stamp {
 	double t;
+	unsigned long slot;
 	bool reset;
 };
+
+#define W_MAX_SLOTS	8
 
 static int w_stamp_cmp(const void *x, const void *y)
 {
@@ -1512,10 +1516,12 @@ static void w_count_copy(struct w_events *ev, const char *line, char *a, size_t 
 static void w_count(struct w_events *ev, char *a, size_t len)
 {
 	FILE *f = fopen(TRACEFS "/trace", "r");
+	double start[W_MAX_SLOTS], t;
+	unsigned long slots[W_MAX_SLOTS];
 	struct w_stamp *st = NULL;
-	size_t n = 0, cap = 0, i;
-	double start = -1, t;
+	size_t n = 0, cap = 0, i, k, nslots = 0;
 	char line[512];
+	const char *p;
 
 	if (!f)
 		return;
@@ -1538,24 +1544,37 @@ static void w_count(struct w_events *ev, char *a, size_t len)
 			if (!st)
 				die("realloc");
 		}
-		st[n++] = (struct w_stamp){ .t = t, .reset = reset >= 0 };
+		p = strstr(line, "slot=");
+		st[n] = (struct w_stamp){ .t = t, .reset = reset >= 0 };
+		if (p)
+			sscanf(p, "slot=%lx", &st[n].slot);
+		n++;
 	}
 	fclose(f);
 	qsort(st, n, sizeof(*st), w_stamp_cmp);
 	for (i = 0; i < n; i++) {
+		for (k = 0; k < nslots && slots[k] != st[i].slot; k++)
+			;
+		if (k == nslots) {
+			if (nslots == W_MAX_SLOTS)
+				continue;
+			slots[nslots] = st[i].slot;
+			start[nslots++] = -1;
+		}
 		if (!st[i].reset) {
-			if (start < 0)
-				start = st[i].t;
+			if (start[k] < 0)
+				start[k] = st[i].t;
 			continue;
 		}
-		if (start < 0)
+		if (start[k] < 0)
 			continue;
-		ev->busy += st[i].t - start;
-		if (st[i].t - start > ev->longest)
-			ev->longest = st[i].t - start;
-		start = -1;
+		ev->busy += st[i].t - start[k];
+		if (st[i].t - start[k] > ev->longest)
+			ev->longest = st[i].t - start[k];
+		start[k] = -1;
 	}
-	ev->window = n ? st[n - 1].t - st[0].t : 0;
+	/* The mean over the slots used: busy / window is per slot. */
+	ev->window = n ? (st[n - 1].t - st[0].t) * nslots : 0;
 	free(st);
 }
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make -f Makefile.kunit model: check tlb_pending_filter.pml, then
-# tlb_pending_filter_slots.pml (the planned slots, ahead of the C code),
+# tlb_pending_filter_slots.pml (the two slots of the C code),
 # with spin.  Each protocol must pass an exhaustive search (no assertion
 # violation, no invalid end state); each mutant must be rejected, and its
 # shortest counterexample (breadth-first search) is reported.  Prints one

@@ -2,8 +2,8 @@
  * SPDX-License-Identifier: GPL-2.0
  *
  * Promela model of the TLB pending filter's protocol with SLOTS
- * independent copies of the filter (a planned change: the C code in
- * mm/tlb_pending_filter.c has one filter and does not implement slots yet).
+ * independent copies of the filter, as mm/tlb_pending_filter.c has them
+ * (TLB_PENDING_FILTER_SLOTS, two).
  *
  * Each slot is a whole filter of tlb_pending_filter.pml: buckets, the span
  * [lo, hi), users and CLEARING, with the same protocol per slot.  NDEFER

@@ -10,31 +10,35 @@
 
 /*
  * A deferrer publishes a range of one page table, [start, end), whose
- * buckets are @bits (atomic: it cost an RMW).
+ * buckets are @bits, in @slot (atomic: it cost an RMW).
  */
 TRACE_EVENT(tpf_mark,
-	    TP_PROTO(struct mm_struct *mm, unsigned long start,
-		     unsigned long end, unsigned long bits, bool atomic),
-	    TP_ARGS(mm, start, end, bits, atomic),
+	    TP_PROTO(struct mm_struct *mm, struct tlb_pending_slot *slot,
+		     unsigned long start, unsigned long end, unsigned long bits,
+		     bool atomic),
+	    TP_ARGS(mm, slot, start, end, bits, atomic),
 	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+			     __field(struct tlb_pending_slot *, slot)
 			     __field(unsigned long, start)
 			     __field(unsigned long, end)
 			     __field(unsigned long, bits)
 			     __field(bool, atomic)),
 	    TP_fast_assign(__entry->mm = mm;
+			   __entry->slot = slot;
 			   __entry->start = start;
 			   __entry->end = end;
 			   __entry->bits = bits;
 			   __entry->atomic = atomic;),
-	    TP_printk("mm=%p start=%#lx end=%#lx bits=%#lx atomic=%d",
-		      __entry->mm, __entry->start, __entry->end,
-		      __entry->bits, __entry->atomic)
+	    TP_printk("mm=%p slot=%p start=%#lx end=%#lx bits=%#lx atomic=%d",
+		      __entry->mm, __entry->slot, __entry->start,
+		      __entry->end, __entry->bits, __entry->atomic)
 );
 
 /*
  * do_wp_page() is about to copy after asking the filter (mode 1): its
- * answer, and the buckets and the span now, which give the false-positive
- * rate to expect.  Only with CONFIG_TLB_PENDING_FILTER_DEBUG, like
+ * answer, and the buckets and the span now, of all the slots together
+ * (buckets ORed, lo the lowest, hi the highest), which give the
+ * false-positive rate to expect.  Only with CONFIG_TLB_PENDING_FILTER_DEBUG, like
  * wp_copy_check: a production kernel's fault path traces only its flushes.
  */
 TRACE_EVENT(tpf_test,
@@ -46,34 +50,43 @@ TRACE_EVENT(tpf_test,
 			     __field(unsigned long, lo)
 			     __field(unsigned long, hi)
 			     __field(bool, hit)),
-	    TP_fast_assign(__entry->mm = mm;
+	    TP_fast_assign(struct tlb_pending_slot *slot =
+				mm->tlb_pending_filter.slot;
+			   int i;
+
+			   __entry->mm = mm;
 			   __entry->addr = addr;
-			   __entry->buckets =
-				atomic_long_read(&mm->tlb_pending_filter.buckets);
-			   __entry->lo =
-				atomic_long_read(&mm->tlb_pending_filter.lo);
-			   __entry->hi =
-				atomic_long_read(&mm->tlb_pending_filter.hi);
+			   __entry->buckets = 0;
+			   __entry->lo = ULONG_MAX;
+			   __entry->hi = 0;
+			   for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++, slot++) {
+				__entry->buckets |=
+					atomic_long_read(&slot->buckets);
+				__entry->lo = min(__entry->lo,
+					(unsigned long)atomic_long_read(&slot->lo));
+				__entry->hi = max(__entry->hi,
+					(unsigned long)atomic_long_read(&slot->hi));
+			   }
 			   __entry->hit = hit;),
 	    TP_printk("mm=%p addr=%#lx buckets=%#lx span=[%#lx,%#lx) %s",
 		      __entry->mm, __entry->addr, __entry->buckets,
 		      __entry->lo, __entry->hi, __entry->hit ? "hit" : "miss")
 );
 
-/* The last deferrer out resets the buckets and the span it found. */
+/* The last deferrer out of @slot resets the buckets and the span it found. */
 TRACE_EVENT(tpf_reset,
-	    TP_PROTO(struct mm_struct *mm, unsigned long bits,
+	    TP_PROTO(struct tlb_pending_slot *slot, unsigned long bits,
 		     unsigned long lo, unsigned long hi),
-	    TP_ARGS(mm, bits, lo, hi),
-	    TP_STRUCT__entry(__field(struct mm_struct *, mm)
+	    TP_ARGS(slot, bits, lo, hi),
+	    TP_STRUCT__entry(__field(struct tlb_pending_slot *, slot)
 			     __field(unsigned long, bits)
 			     __field(unsigned long, lo)
 			     __field(unsigned long, hi)),
-	    TP_fast_assign(__entry->mm = mm;
+	    TP_fast_assign(__entry->slot = slot;
 			   __entry->bits = bits;
 			   __entry->lo = lo;
 			   __entry->hi = hi;),
-	    TP_printk("mm=%p bits=%#lx span=[%#lx,%#lx)", __entry->mm,
+	    TP_printk("slot=%p bits=%#lx span=[%#lx,%#lx)", __entry->slot,
 		      __entry->bits, __entry->lo, __entry->hi)
 );
 

@@ -56,12 +56,42 @@ checks() {
 }
 
 # --- KUnit under QEMU ----------------------------------------------------
+# kunit.py starts QEMU with "-accel kvm -accel hvf -accel tcg", and QEMU
+# takes the first that opens.  Where /dev/kvm opens but cannot run the
+# guest (a paravirtual KVM of a cloud host: "kvm-pvm: INTERNAL_ERROR" in
+# the host's log, the guest silent until kunit.py's timeout), that is KVM.
+# Our QEMU runs are TCG alone, like the guest's: kunit.py finds first in
+# its PATH wrappers that drop the kvm and hvf accelerators.
+kunit_tcg_path() {
+	local dir=$CACHE/qemu-tcg q real
+
+	mkdir -p "$dir" || return
+	for q in $(compgen -c qemu-system- | sort -u); do
+		real=$(command -v "$q") || continue
+		[ "${real#"$dir"/}" = "$real" ] || continue
+		cat > "$dir/$q.tmp" <<-WRAP || return
+		#!/bin/bash
+		# Written by tpf/results.sh: $real without -accel kvm or hvf.
+		args=()
+		while [ \$# -gt 0 ]; do
+			case "\$1=\${2:-}" in
+			-accel=kvm* | -accel=hvf*) shift 2 ;;
+			*) args+=("\$1"); shift ;;
+			esac
+		done
+		exec $real "\${args[@]}"
+		WRAP
+		chmod +x "$dir/$q.tmp" && mv "$dir/$q.tmp" "$dir/$q" || return
+	done
+	echo "$dir"
+}
+
 # kunit_run NAME ARCH ARGS...: run the suite with kunit.py, count its cases.
 # NAME names the build directory and logs; ARGS go to kunit.py (QEMU
 # arguments, extra --kunitconfig files, --cross_compile).  From the
 # product tree, or KUNIT_SRC (the lab tree) into KUNIT_BUILD.
 kunit_run() {
-	local name=$1 arch=$2 log json counts p f s min_cases=15
+	local name=$1 arch=$2 log json counts p f s min_cases=15 qemu_dir
 	shift 2
 	log=$LOGS/kunit-$name.log
 	json=$LOGS/kunit-$name.json
@@ -75,7 +105,11 @@ kunit_run() {
 	case "$arch" in
 	x86_64 | i386) set -- --kernel_args=i8042.noaux "$@" ;;
 	esac
-	(cd "${KUNIT_SRC:-$SRC}" && python3 tools/testing/kunit/kunit.py run \
+	qemu_dir=$(kunit_tcg_path) || {
+		fail "kunit $name: cannot write the QEMU wrappers into $CACHE/qemu-tcg"
+		return
+	}
+	(cd "${KUNIT_SRC:-$SRC}" && PATH=$qemu_dir:$PATH python3 tools/testing/kunit/kunit.py run \
 		--arch="$arch" --build_dir="${KUNIT_BUILD:-$BUILD}/kunit-$name" \
 		--kunitconfig="$REPO/tpf/configs/kunit.config" \
 		--jobs="$JOBS" --timeout=1800 --json="$json" "$@") > "$log" 2>&1

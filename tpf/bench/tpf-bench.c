@@ -1917,7 +1917,13 @@ static double cost_scan_round(size_t len, bool thp)
 	return scan_longest();
 }
 
-/* Scan steps of twice @mib, the tracer on task_numa_work(). */
+/*
+ * Scan steps of twice @mib, the tracer on task_numa_work() alone: with
+ * set_graph_function only, every function the step calls out of line
+ * would enter the graph tracer too (some hundreds of instructions each,
+ * under -icount as real as the step's own), charging the kernel that
+ * calls more of them; set_ftrace_filter patches task_numa_work() only.
+ */
 static int cost_scan_setup(size_t mib)
 {
 	int was = numab_mode();
@@ -1929,10 +1935,11 @@ static int cost_scan_setup(size_t mib)
 	    !write_file(NUMAB_DEBUGFS "scan_size_mb", size))
 		die("NUMA balancing knobs");
 	if (!trace_write("current_tracer", "nop") ||
+	    !trace_write("set_ftrace_filter", "task_numa_work") ||
 	    !trace_write("set_graph_function", "task_numa_work") ||
 	    !trace_write("max_graph_depth", "1") ||
 	    !trace_write("current_tracer", "function_graph")) {
-		fprintf(stderr, "tpf-bench: cost: no function_graph tracer for task_numa_work() (CONFIG_FUNCTION_GRAPH_TRACER)\n");
+		fprintf(stderr, "tpf-bench: cost: no function_graph tracer for task_numa_work() alone (CONFIG_FUNCTION_GRAPH_TRACER, CONFIG_DYNAMIC_FTRACE)\n");
 		exit(1);
 	}
 	return was;
@@ -1942,6 +1949,7 @@ static void cost_scan_teardown(int was)
 {
 	trace_write("current_tracer", "nop");
 	trace_write("set_graph_function", "");
+	trace_write("set_ftrace_filter", "");
 	trace_write("max_graph_depth", "0");
 	numab_set(was);
 }

@@ -181,9 +181,7 @@ void tlb_pending_filter_mark(struct mm_struct *mm,
 VISIBLE_IF_KUNIT void tlb_pending_filter_reset(struct tlb_pending_slot *slot)
 {
 	KUNIT_STATIC_STUB_REDIRECT(tlb_pending_filter_reset, slot);
-	atomic_long_set(&slot->buckets, 0);
-	atomic_long_set(&slot->lo, ULONG_MAX);
-	atomic_long_set(&slot->hi, 0);
+	tlb_pending_slot_clear(slot);
 }
 
 /**
@@ -247,50 +245,21 @@ void __tlb_pending_filter_finish(struct mm_struct *mm,
 
 #ifdef CONFIG_ARCH_HAS_PTE_ACCESSIBLE_PROTNONE
 /*
- * PROT_NONE PTEs.  pte_accessible() reports a PROT_NONE PTE as possibly
- * cached while any flush is pending in the mm, because NUMA hinting makes
- * valid PTEs PROT_NONE and defers their flush: if a migration of such a
- * PTE's folio did not flush, a CPU could keep writing the old folio through
- * its TLB entry after the copy.  In an accessible VMA that is not hugetlb,
- * the filter's answer suffices, for a caller holding the range's PTL:
- *
- * a. The hardware does not cache a PROT_NONE PTE: an entry for the address
- *    can only be left from the valid PTE it replaced, until a flush of the
- *    address completes.
- * b. Only change_protection() turns a valid PTE PROT_NONE with a deferred
- *    flush in such a VMA, and only for NUMA hinting and userfaultfd
- *    read-write protection, which mark (change_pte_range(), where
- *    CONFIG_DEBUG_VM checks this).  mprotect(PROT_NONE) writes the new
- *    vm_flags before any PTE, so whoever sees its PTEs under their PTL sees
- *    the VMA inaccessible and gets the mm-wide answer; mprotect() back from
- *    PROT_NONE holds the mmap lock for write, which the first one held until
- *    its flush completed.  PROT_NONE PTEs made without a valid predecessor
- *    (a migration entry restored from vm_page_prot while mprotect() runs)
- *    were never cached.  A split of a PROT_NONE huge PMD invalidates and
- *    flushes the PMD and builds its PTEs from vm_page_prot.
- * c. The mark is made under the PTL before the PTE is visible to us, and
- *    kept until the flush has completed (points 1 to 5); that flush also
- *    drops any older entry for the address.
- * d. vm_flags are read under the same PTL, after the PTE, so (b) holds.
- * Hugetlb PTEs and inaccessible VMAs, which rmap walkers without the mmap
- * lock can meet while mprotect()'s flush is pending, keep the mm-wide one.
+ * Sound for every address of the range by points 5 and 6, given the rule of
+ * Documentation/mm/tlb_pending_filter.rst ("PROT_NONE PTEs"): in an
+ * accessible VMA that is not hugetlb, a valid PTE becomes PROT_NONE with its
+ * flush deferred only through change_protection() for NUMA hinting or
+ * userfaultfd read-write protection, and both mark.  The caller reads
+ * vm_flags after the PTE, under the PTL, and mprotect(PROT_NONE) writes them
+ * before its PTEs: whoever sees its PTEs sees the VMA inaccessible.
  */
 static bool tlb_pending_filter_test_range(struct mm_struct *mm,
 					  unsigned long start,
 					  unsigned long end)
 {
-	unsigned long bits = tlb_pending_filter_range_bits(start, end);
-	struct tlb_pending_slot *slot = mm->tlb_pending_filter.slot;
-	int i;
-
-	/* Sound by points 5 and 6, for each address of the range. */
-	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++, slot++) {
-		if ((atomic_long_read(&slot->buckets) & bits) &&
-		    (unsigned long)atomic_long_read(&slot->lo) < end &&
-		    start < (unsigned long)atomic_long_read(&slot->hi))
-			return true;
-	}
-	return false;
+	return __tlb_pending_filter_test(mm,
+					 tlb_pending_filter_range_bits(start, end),
+					 start, end - 1);
 }
 
 /**

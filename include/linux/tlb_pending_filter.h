@@ -78,20 +78,27 @@ void tlb_pending_filter_reset(struct tlb_pending_slot *slot);
 #endif
 
 /**
+ * tlb_pending_slot_clear - empty the buckets and the span of a slot
+ * @slot: a slot of a new mm, or one being reset
+ */
+static inline void tlb_pending_slot_clear(struct tlb_pending_slot *slot)
+{
+	atomic_long_set(&slot->buckets, 0);
+	atomic_long_set(&slot->lo, ULONG_MAX);
+	atomic_long_set(&slot->hi, 0);
+}
+
+/**
  * tlb_pending_filter_init - start an mm with an empty filter
  * @mm: the mm being set up by mm_init()
  */
 static inline void tlb_pending_filter_init(struct mm_struct *mm)
 {
-	struct tlb_pending_slot *slot;
+	int i;
 
-	for (slot = mm->tlb_pending_filter.slot;
-	     slot < mm->tlb_pending_filter.slot + TLB_PENDING_FILTER_SLOTS;
-	     slot++) {
-		atomic_long_set(&slot->buckets, 0);
-		atomic_long_set(&slot->lo, ULONG_MAX);
-		atomic_long_set(&slot->hi, 0);
-		atomic_set(&slot->users, 0);
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++) {
+		tlb_pending_slot_clear(&mm->tlb_pending_filter.slot[i]);
+		atomic_set(&mm->tlb_pending_filter.slot[i].users, 0);
 	}
 }
 
@@ -112,31 +119,51 @@ static inline void tlb_pending_filter_finish(struct mm_struct *mm,
 }
 
 /**
+ * __tlb_pending_filter_test - may a flush in [@first, @last] still be deferred?
+ * @mm: the mm to ask
+ * @bits: the OR of the filter bits of the pages from @first to @last
+ * @first: the first address asked about
+ * @last: the last address asked about, not below @first
+ *
+ * Call with the page-table lock of the addresses held: its acquisition
+ * pairs with the deferrer's release of that lock after marking.  Up to
+ * three loads per slot, all in one cache line, in any order
+ * (mm/tlb_pending_filter.c, points 5 and 6).
+ *
+ * Return: true if any slot has one of @bits set and a span that meets
+ * [@first, @last].
+ */
+static inline bool __tlb_pending_filter_test(struct mm_struct *mm,
+					     unsigned long bits,
+					     unsigned long first,
+					     unsigned long last)
+{
+	struct tlb_pending_slot *slot = mm->tlb_pending_filter.slot;
+	int i;
+
+	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++, slot++) {
+		if ((atomic_long_read(&slot->buckets) & bits) &&
+		    (unsigned long)atomic_long_read(&slot->lo) <= last &&
+		    first < (unsigned long)atomic_long_read(&slot->hi))
+			return true;
+	}
+	return false;
+}
+
+/**
  * tlb_pending_filter_test - may a flush of an address still be deferred?
  * @mm: the faulting mm
  * @addr: the faulting address
  *
- * Call with the page-table lock of @addr held: its acquisition pairs with
- * the deferrer's release of that lock after marking.  Up to three loads per
- * slot, all in one cache line, in any order (mm/tlb_pending_filter.c,
- * point 5).
+ * Call with the page-table lock of @addr held.
  *
  * Return: true if a flush of @addr may still be deferred.
  */
 static inline bool tlb_pending_filter_test(struct mm_struct *mm,
 					   unsigned long addr)
 {
-	struct tlb_pending_slot *slot = mm->tlb_pending_filter.slot;
-	int i;
-
-	for (i = 0; i < TLB_PENDING_FILTER_SLOTS; i++, slot++) {
-		if ((atomic_long_read(&slot->buckets) &
-		     tlb_pending_filter_bit(addr)) &&
-		    (unsigned long)atomic_long_read(&slot->lo) <= addr &&
-		    addr < (unsigned long)atomic_long_read(&slot->hi))
-			return true;
-	}
-	return false;
+	return __tlb_pending_filter_test(mm, tlb_pending_filter_bit(addr),
+					 addr, addr);
 }
 
 /**

@@ -815,9 +815,7 @@ static void tpf_reset_with_registrant(struct tlb_pending_slot *slot)
 		mdelay(1);
 	r->got_in_during_reset = atomic_read(&r->state) == 2;
 	/* What tlb_pending_filter_reset() does. */
-	atomic_long_set(&slot->buckets, 0);
-	atomic_long_set(&slot->lo, ULONG_MAX);
-	atomic_long_set(&slot->hi, 0);
+	tlb_pending_slot_clear(slot);
 }
 
 static void tpf_no_registration_between_last_and_reset(struct kunit *test)

@@ -1706,7 +1706,14 @@ static void shape_w(bool ranges)
 #define COST_CALLS_MIB	16384	/* deferrals: 16384 / MIB calls a round, */
 #define COST_MOVES_MIB	256	/* migrations and pageouts: 256 / MIB */
 #define COST_CALLS_MIN	16	/* and no fewer than this */
-#define THP_SETS	8
+/*
+ * thp-copy times THP_SETS windows of 128 faults (256 MiB), some 1.8 ms of
+ * guest time each, shorter than the cost kernels' 4 ms tick (HZ=250), so
+ * how many windows hold a tick varies from round to round.  With 8
+ * windows (14 ms a round) the rounds spread by up to 0.85 %; 32 make a
+ * round some 58 ms.
+ */
+#define THP_SETS	32
 /* The first timed round was often the slowest by up to 0.5 % after one. */
 #define COST_WARMUP	2
 
